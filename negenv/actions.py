@@ -1,0 +1,159 @@
+"""Action masks and decoding of raw actions into :class:`negenv.core.Actions`.
+
+Both action modes decode to the same absolute actions, so the rules see one format. Masks
+mark the parts of an action that the rules read in the current phase; everything else is
+ignored, so a masked choice is a no-op (and is flagged by :func:`illegal_discrete`).
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from array_api_compat import array_namespace
+
+from negenv.core import Actions, State
+from negenv.layout import Layout, Phase
+from negenv.scenario import Scenario
+
+Array = Any
+
+
+class ActionCodec:
+    """Masks and decoding for one scenario, in either action mode."""
+
+    def __init__(self, sc: Scenario, continuous: bool = False):
+        self.sc, self.lay, self.continuous = sc, Layout.of(sc), continuous
+
+    # ------------------------------------------------------------------------- templates
+    def _discrete_party(self, phase: Phase) -> np.ndarray:
+        lay, neg = self.lay, phase == Phase.NEGOTIATE
+        parts = [
+            [1, 1] if neg else [1, 0],
+            [1, 1] if phase == Phase.IMPLEMENT else [1, 0],
+            [1] * lay.coalition_choices if neg else [1] + [0] * (lay.coalition_choices - 1),
+            ([1, 1, 1] if neg else [0, 1, 0]) * lay.k,
+        ]
+        return np.concatenate([np.asarray(p, dtype=np.int8) for p in parts])
+
+    def _discrete_mediator(self, phase: Phase) -> np.ndarray:
+        lay, neg = self.lay, phase == Phase.NEGOTIATE
+        if neg:
+            return np.ones(sum(lay.mediator_nvec), dtype=np.int8)
+        parts = [[0, 1, 0] * lay.k, [1] + [0] * lay.n, [1] + [0] * (lay.monitoring_levels - 1)]
+        return np.concatenate([np.asarray(p, dtype=np.int8) for p in parts])
+
+    def _box_party(self, phase: Phase, proposer: bool) -> np.ndarray:
+        box, neg = self.lay.party_box, phase == Phase.NEGOTIATE
+        m = np.zeros(box.size, dtype=np.int8)
+        m[box["vote"]] = neg
+        m[box["defect"]] = phase == Phase.IMPLEMENT
+        m[box["coalition"]] = neg and self.lay.c > 0
+        m[box["demand"]] = neg
+        m[box["proposal"]] = neg and proposer
+        return m
+
+    @cached_property
+    def party_templates(self) -> np.ndarray:
+        """(4, A) masks by code: negotiate, negotiate as proposer, implement, done."""
+        if self.continuous:
+            rows = [self._box_party(Phase.NEGOTIATE, False), self._box_party(Phase.NEGOTIATE, True),
+                    self._box_party(Phase.IMPLEMENT, False), self._box_party(Phase.DONE, False)]
+        else:
+            neg = self._discrete_party(Phase.NEGOTIATE)
+            rows = [neg, neg, self._discrete_party(Phase.IMPLEMENT),
+                    self._discrete_party(Phase.DONE)]
+        return np.stack(rows)
+
+    @cached_property
+    def mediator_templates(self) -> np.ndarray:
+        """(2, A) masks: negotiate, otherwise."""
+        if self.continuous:
+            size = self.lay.mediator_box.size
+            return np.stack([np.ones(size, np.int8), np.zeros(size, np.int8)])
+        return np.stack([self._discrete_mediator(Phase.NEGOTIATE),
+                         self._discrete_mediator(Phase.IMPLEMENT)])
+
+    @cached_property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lay.party_nvec)[:-1]])
+
+    @cached_property
+    def mediator_offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.lay.mediator_nvec)[:-1]])
+
+    # ----------------------------------------------------------------------------- masks
+    def masks(self, s: State, templates: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
+        """Party masks (B, N, A) and mediator masks (B, A') as int8."""
+        xp = array_namespace(s.phase)
+        party_t, med_t = templates if templates is not None else (
+            xp.asarray(self.party_templates), xp.asarray(self.mediator_templates))
+        neg = s.phase == int(Phase.NEGOTIATE)
+        code = xp.where(neg, 0, xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))[:, None]
+        party_code = code + xp.astype(
+            neg[:, None] & (xp.arange(self.sc.n_parties) == s.proposer[:, None]), code.dtype)
+        return party_t[party_code], med_t[xp.astype(~neg, code.dtype)]
+
+    def illegal(self, party: Array, mediator: Array | None, masks: tuple[Array, Array]) -> Array:
+        """(B, N+1) flags: an agent chose a masked option (discrete mode; never in Box mode)."""
+        xp = array_namespace(masks[0])
+        b, n = masks[0].shape[:2]
+        if self.continuous:
+            return xp.zeros((b, n + 1), dtype=xp.bool)
+        idx = party + xp.asarray(self.offsets)
+        bad = xp.any(xp.take_along_axis(masks[0], idx, axis=2) == 0, axis=2)
+        if mediator is None:
+            return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool)], axis=1)
+        idx = mediator + xp.asarray(self.mediator_offsets)
+        med_bad = xp.any(xp.take_along_axis(masks[1], idx, axis=1) == 0, axis=1)
+        return xp.concat([bad, med_bad[:, None]], axis=1)
+
+    # ---------------------------------------------------------------------------- decode
+    def decode(self, s: State, party: Array, mediator: Array | None) -> Actions:
+        """Absolute actions from raw party (B, N, A) and mediator (B, A') actions."""
+        if self.continuous:
+            return self._decode_box(s, party, mediator)
+        return self._decode_discrete(s, party, mediator)
+
+    def _decode_discrete(self, s: State, party: Array, mediator: Array | None) -> Actions:
+        xp, sc, k = array_namespace(s.proposal), self.sc, self.lay.k
+        dt = s.proposal.dtype
+        coal = party[..., 2]
+        move = xp.astype(party[..., 3:3 + k], dt) - 1.0
+        proposal = xp.clip(s.proposal[:, None, :] + sc.move_step * move, min=0.0, max=1.0)
+        if mediator is None:
+            med = (s.proposal, s.guarantee, s.monitoring)
+        else:
+            target = mediator[:, k]
+            onehot = xp.astype(target[:, None] - 1 == xp.arange(self.lay.n), dt)
+            eta = sc.mediator.guarantee_step
+            med = (
+                xp.clip(s.proposal + sc.move_step * (xp.astype(mediator[:, :k], dt) - 1.0),
+                        min=0.0, max=1.0),
+                xp.where(target[:, None] == 0, s.guarantee, (1 - eta) * s.guarantee + eta * onehot),
+                xp.astype(mediator[:, k + 1], dt) / (self.lay.monitoring_levels - 1),
+            )
+        return Actions(party[..., 0] == 1, party[..., 1] == 1, xp.where(coal == 0, -2, coal - 2),
+                       move, proposal, *med)
+
+    def _decode_box(self, s: State, party: Array, mediator: Array | None) -> Actions:
+        xp, lay = array_namespace(s.proposal), self.lay
+        box, dt = lay.party_box, s.proposal.dtype
+        choices = lay.coalition_choices
+        coal = xp.astype(xp.clip(xp.floor(party[..., box["coalition"]][..., 0] * choices),
+                                 min=0, max=choices - 1), s.coalition.dtype)
+        d = party[..., box["demand"]]
+        demand = xp.where(d < -1 / 3, -1.0, xp.where(d > 1 / 3, 1.0, 0.0))
+        proposal = xp.clip(party[..., box["proposal"]], min=0.0, max=1.0)
+        if mediator is None:
+            med = (s.proposal, s.guarantee, s.monitoring)
+        else:
+            mb = lay.mediator_box
+            w = xp.clip(mediator[:, mb["guarantee"]], min=0.0, max=1.0)
+            med = (xp.clip(mediator[:, mb["proposal"]], min=0.0, max=1.0),
+                   w / xp.clip(xp.sum(w, axis=1, keepdims=True), min=1.0),
+                   xp.clip(mediator[:, mb["monitoring"]][:, 0], min=0.0, max=1.0))
+        return Actions(party[..., 0] >= 0.5, party[..., 1] >= 0.5,
+                       xp.where(coal == 0, -2, coal - 2), xp.astype(demand, dt),
+                       xp.astype(proposal, dt), *(xp.astype(m, dt) for m in med))

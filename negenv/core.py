@@ -1,0 +1,442 @@
+"""The rules of negenv: pure, batch-first functions over a :class:`State`.
+
+Every array has a leading batch dimension B; N is the number of parties, K of issues. The
+functions take their array namespace from their inputs (numpy for one PettingZoo episode,
+torch for batches), take randomness as pre-drawn uniform noise, and return new states. A
+step reads as the phases of the model: :func:`negotiate` (with coalitions, the decision rule
+and :func:`ratify`), then :func:`implement`, then :func:`settle` for episodes that ended.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from array_api_compat import array_namespace
+
+from negenv.layout import Phase, Status
+from negenv.randomness import Noise, TypeDraw
+from negenv.scenario import Scenario
+
+Array = Any
+
+
+@dataclass(frozen=True)
+class Actions:
+    """Decoded actions in absolute terms, whichever action mode produced them."""
+
+    vote: Array  # (B, N) bool: accept the standing text
+    defect: Array  # (B, N) bool: defect at this stage
+    coalition: Array  # (B, N) int: -2 keep membership, -1 leave, c >= 0 join coalition c
+    demand: Array  # (B, N, K) float in {-1, 0, 1}: demand signal per issue
+    proposal: Array  # (B, N, K) float: a party's proposed text (read for the proposer only)
+    med_proposal: Array  # (B, K) float: the mediator's next text
+    med_guarantee: Array  # (B, N) float: guarantee shares of the pool, summing to <= 1
+    med_monitoring: Array  # (B,) float in [0, 1]
+
+
+@dataclass(frozen=True)
+class State:
+    """Everything about B episodes. Fields are arrays with a leading batch dimension."""
+
+    # private types as drawn at reset, and the mediator's view of them
+    power0: Array
+    ideal: Array
+    weight: Array
+    batna0: Array
+    risk: Array
+    capability: Array
+    seen_ideal: Array
+    seen_weight: Array
+    seen_batna: Array
+    seen_risk: Array
+    # power and BATNA after shocks
+    power: Array
+    batna: Array
+    # clock and texts
+    phase: Array  # (B,) Phase
+    status: Array  # (B,) Status
+    round: Array  # (B,) negotiation round t
+    stage: Array  # (B,) stages implemented
+    proposer: Array  # (B,) recognised proposer (alternating offers), else -1
+    proposal: Array  # (B, K) standing text
+    guarantee: Array  # (B, N) standing guarantee shares of the pool
+    monitoring: Array  # (B,) standing monitoring level
+    # the agreement in force
+    agreed_round: Array  # (B,) round of entry into force, -1 if none
+    agreement: Array  # (B, K)
+    cover: Array  # (B, N) guarantee left to pay each party
+    agreed_monitoring: Array  # (B,)
+    stage_value: Array  # (B, N) discounted utility delivered per stage
+    # public record
+    trust: Array
+    credibility: Array
+    hidden: Array  # (B,) undetected defections of the last stage, revealed next stage
+    votes: Array  # (B, N) last effective votes: -1 reject, 0 none, 1 accept
+    demands: Array  # (B, N, K) last demand signals (coalition-mixed)
+    coalition: Array  # (B, N) coalition of each party, -1 for none
+    holdout: Array  # (B, N) outvoted on the text in force
+    detected: Array  # (B, N) detected defections
+    undetected: Array  # (B, N) undetected defections
+    ratification_failures: Array  # (B,)
+    voice: Array  # (B, N) issue-rounds on which the text moved the way a party asked
+    shocks: Array  # (B, N) shocks suffered
+    # accounting: realised utility = value + temptation - loss - sanction + compensation + fallback
+    value: Array
+    temptation: Array
+    loss: Array
+    sanction: Array
+    compensation: Array
+    fallback: Array
+    budget_spent: Array  # (B,)
+    mediator_utility: Array  # (B,)
+
+    def replace(self, **changes: Array) -> State:
+        return dataclasses.replace(self, **changes)
+
+
+def utility(sc: Scenario, ideal: Array, weight: Array, capability: Array, x: Array) -> Array:
+    """u_i(x) = 1 - sum_k w_ik dist_ik(x) for texts x of shape (B, K); returns (B, N).
+
+    On a burden issue (the last one, when enabled) the distance is the party's burden share
+    ``(1 - x)/N + x c_i`` over its largest possible share ``max(1/N, c_i)``.
+    """
+    xp = array_namespace(x)
+    dist = xp.abs(x[:, None, :] - ideal)
+    if sc.burden_issue:
+        n, xb = sc.n_parties, x[:, -1:]
+        cost = ((1 - xb) / n + xb * capability) / xp.clip(capability, min=1.0 / n)
+        dist = xp.concat([dist[..., :-1], cost[..., None]], axis=-1)
+    return 1.0 - xp.sum(weight * dist, axis=-1)
+
+
+def recognise(sc: Scenario, power: Array, u: Array, round_: Array) -> Array:
+    """The proposer of a round: drawn with odds p ** a from uniform ``u``, or in turn."""
+    xp = array_namespace(power)
+    if sc.recognition.rule == "turn":
+        return round_ % sc.n_parties
+    odds = power ** sc.recognition.agenda_exponent
+    cdf = xp.cumulative_sum(odds / xp.sum(odds, axis=1, keepdims=True), axis=1)
+    below = xp.astype(cdf < u[:, None], round_.dtype)
+    return xp.clip(xp.sum(below, axis=1), max=sc.n_parties - 1)
+
+
+def guarantee_pool(sc: Scenario, monitoring: Array) -> Array:
+    """Budget left for guarantees once monitoring over every stage is paid for."""
+    xp = array_namespace(monitoring)
+    cost = sc.mediator.monitoring_cost * monitoring * sc.implementation.n_stages
+    return xp.clip(sc.mediator.budget - cost, min=0.0)
+
+
+def reset_state(sc: Scenario, draw: TypeDraw, xp: Any = None, device: Any = None) -> State:
+    """The state at round 0 from drawn types; arrays in namespace ``xp`` (numpy by default)."""
+    import numpy as np
+
+    xp = xp if xp is not None else array_namespace(np.zeros(1))
+
+    def arr(a, dtype=None):
+        return xp.asarray(a, dtype=dtype, device=device) if device else xp.asarray(a, dtype=dtype)
+
+    b, n, k = draw.power.shape[0], sc.n_parties, sc.n_issues
+    f = arr(np.zeros((b, n)))
+    i = arr(np.zeros((b, n), dtype=np.int64))
+    zb, ib = f[:, 0], i[:, 0]
+    power = arr(draw.power)
+    proposer = (recognise(sc, power, arr(draw.recognise), ib) if not sc.mediated else ib - 1)
+    return State(
+        power0=power, ideal=arr(draw.ideal), weight=arr(draw.weight), batna0=arr(draw.batna),
+        risk=arr(draw.risk), capability=arr(draw.capability), seen_ideal=arr(draw.seen_ideal),
+        seen_weight=arr(draw.seen_weight), seen_batna=arr(draw.seen_batna),
+        seen_risk=arr(draw.seen_risk), power=power, batna=arr(draw.batna),
+        phase=ib + int(Phase.NEGOTIATE), status=ib + int(Status.RUNNING), round=ib, stage=ib,
+        proposer=proposer, proposal=arr(np.full((b, k), sc.initial_proposal)),
+        guarantee=f, monitoring=zb, agreed_round=ib - 1, agreement=arr(np.zeros((b, k))),
+        cover=f, agreed_monitoring=zb, stage_value=f,
+        trust=zb + sc.implementation.trust_initial, credibility=zb + sc.mediator.credibility,
+        hidden=ib, votes=i, demands=arr(np.zeros((b, n, k))), coalition=i - 1,
+        holdout=f != f, detected=i, undetected=i, ratification_failures=ib, voice=i,
+        shocks=i, value=f, temptation=f, loss=f, sanction=f, compensation=f, fallback=f,
+        budget_spent=zb, mediator_utility=zb,
+    )
+
+
+# ------------------------------------------------------------------------------ coalitions
+
+
+def group_all(flags: Array, coalition: Array, c: int) -> tuple[Array, Array]:
+    """Each coalition member's flag becomes 'every member's flag is set'.
+
+    Returns the effective flags and, per party, whether its coalition was split (mixed).
+    """
+    xp = array_namespace(flags)
+    if c == 0:
+        return flags, flags & ~flags
+    member = coalition[..., None] == xp.arange(c)  # (B, N, C)
+    size = xp.sum(xp.astype(member, coalition.dtype), axis=1)
+    yes = xp.sum(xp.astype(member & flags[..., None], coalition.dtype), axis=1)
+    idx = xp.clip(coalition, min=0)
+    all_yes = xp.take_along_axis(yes == size, idx, axis=1)
+    mixed = xp.take_along_axis((yes > 0) & (yes < size), idx, axis=1) & (coalition >= 0)
+    return xp.where(coalition >= 0, all_yes, flags), mixed
+
+
+def coalition_signal(demand: Array, power: Array, coalition: Array, c: int) -> Array:
+    """A coalition member's demand signal is the power-weighted mix of its members'."""
+    xp = array_namespace(demand)
+    if c == 0:
+        return demand
+    member = xp.astype(coalition[..., None] == xp.arange(c), demand.dtype)  # (B, N, C)
+    weight = member * power[..., None]
+    mix = xp.sum(weight[..., None] * demand[:, :, None, :], axis=1)  # (B, C, K)
+    mix = mix / xp.clip(xp.sum(weight, axis=1), min=1e-12)[..., None]
+    idx = xp.broadcast_to(xp.clip(coalition, min=0)[..., None], demand.shape)
+    return xp.where(coalition[..., None] >= 0, xp.take_along_axis(mix, idx, axis=1), demand)
+
+
+def decide(sc: Scenario, yes: Array, power: Array) -> Array:
+    """The decision rule over (effective) yes-flags of shape (B, N)."""
+    xp = array_namespace(yes)
+    if sc.decision_rule == "unanimity":
+        return xp.all(yes, axis=1)
+    if sc.decision_rule == "qualified_majority":
+        return xp.sum(xp.where(yes, power, 0.0), axis=1) >= sc.quota - 1e-9
+    return 2 * xp.sum(xp.astype(yes, power.dtype), axis=1) > sc.n_parties
+
+
+# ----------------------------------------------------------------------------- negotiation
+
+
+def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> Array:
+    """Whether each episode's standing text survives domestic ratification.
+
+    An audience ratifies with probability sigmoid((u - rho l u + v - d - margin) / temp): it
+    discounts the text by the loss it fears from defections (perceived risk rho times the
+    victim loss l), and values guarantees up to that fear, times the mediator's credibility.
+    A coalition ratifies only if every member's audience does; the decision rule then applies.
+    """
+    xp = array_namespace(u)
+    r = sc.ratification
+    cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
+    exposure = s.risk * sc.implementation.victim_loss * u
+    v = s.credibility[:, None] * xp.minimum(cover, exposure)
+    logit = (u - exposure + v - s.batna - r.margin) / r.temperature
+    yes = noise < 1.0 / (1.0 + xp.exp(-logit))
+    return decide(sc, group_all(yes, coalition, sc.coalitions.max_coalitions)[0], s.power)
+
+
+def _declare(coalition: Array, choice: Array, active: Array) -> Array:
+    xp = array_namespace(coalition)
+    new = xp.where(choice == -2, coalition, choice)
+    return xp.where(active[:, None], new, coalition)
+
+
+def _next_text(sc: Scenario, s: State, a: Actions) -> tuple[Array, Array, Array]:
+    """The text, guarantees and monitoring standing for the next round."""
+    xp = array_namespace(s.proposal)
+    if sc.mediated:
+        return a.med_proposal, a.med_guarantee, a.med_monitoring
+    idx = xp.broadcast_to(s.proposer[:, None, None], (s.proposal.shape[0], 1, sc.n_issues))
+    return xp.take_along_axis(a.proposal, idx, axis=1)[:, 0], s.guarantee, s.monitoring
+
+
+def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
+    """One round for episodes where ``active``: coalitions, vote, ratification, new text."""
+    xp = array_namespace(s.proposal)
+    c, col = sc.coalitions.max_coalitions, active[:, None]
+    coalition = _declare(s.coalition, a.coalition, active)
+    accept, split = group_all(a.vote, coalition, c)
+    passed = active & decide(sc, accept, s.power)
+    coalition = xp.where(col & split, -1, coalition)
+    u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
+    in_force = passed
+    if sc.ratification.enabled:
+        in_force = passed & ratify(sc, s, u, coalition, noise.ratify)
+    failed = passed & ~in_force
+    stays = active & ~in_force
+    s = _enter_into_force(sc, s, in_force, u)
+
+    text, guarantee, monitoring = _next_text(sc, s, a)
+    moved = xp.sign(text - s.proposal)[:, None, :]
+    heard = xp.sum(xp.astype((s.demands != 0) & (xp.sign(s.demands) == moved), s.voice.dtype), 2)
+    round_ = s.round + xp.astype(stays, s.round.dtype)
+    breakdown = stays & (round_ >= sc.max_rounds)
+    fallback = xp.where(breakdown[:, None], s.batna - sc.conflict_cost, 0.0)
+    proposer = s.proposer
+    if not sc.mediated:
+        proposer = xp.where(stays, recognise(sc, s.power, noise.recognise, round_), proposer)
+    signal = coalition_signal(a.demand, s.power, coalition, c)
+    return s.replace(
+        coalition=coalition,
+        votes=xp.where(col, xp.where(accept, 1, -1), s.votes),
+        demands=xp.where(col[..., None], signal, s.demands),
+        voice=s.voice + xp.where(stays[:, None], heard, 0) if sc.mediated else s.voice,
+        proposal=xp.where(stays[:, None], text, s.proposal),
+        guarantee=xp.where(stays[:, None], guarantee, s.guarantee),
+        monitoring=xp.where(stays, monitoring, s.monitoring),
+        holdout=xp.where(in_force[:, None], ~accept, s.holdout),
+        trust=xp.where(failed, xp.clip(s.trust - sc.ratification.trust_cost, min=0.0), s.trust),
+        ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
+        round=round_,
+        proposer=proposer,
+        phase=xp.where(breakdown, int(Phase.DONE), s.phase),
+        status=xp.where(breakdown, int(Status.BREAKDOWN), s.status),
+        fallback=s.fallback + fallback,
+    )
+
+
+def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> State:
+    """Fix the text in force; with no stages its discounted value is paid at once."""
+    xp = array_namespace(u)
+    col, n_stages = in_force[:, None], sc.implementation.n_stages
+    worth = sc.discount ** xp.astype(s.round, u.dtype)[:, None] * u
+    cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
+    after = int(Phase.IMPLEMENT) if n_stages > 0 else int(Phase.DONE)
+    s = s.replace(
+        agreed_round=xp.where(in_force, s.round, s.agreed_round),
+        agreement=xp.where(col, s.proposal, s.agreement),
+        cover=xp.where(col, cover, s.cover),
+        agreed_monitoring=xp.where(in_force, s.monitoring, s.agreed_monitoring),
+        stage_value=xp.where(col, worth / max(n_stages, 1), s.stage_value),
+        phase=xp.where(in_force, after, s.phase),
+    )
+    if n_stages == 0:
+        s = s.replace(value=s.value + xp.where(col, worth, 0.0),
+                      status=xp.where(in_force, int(Status.COMPLETED), s.status))
+    return s
+
+
+# ---------------------------------------------------------------------------- implementation
+
+
+def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
+    """One stage of the agreement in force for episodes where ``active``.
+
+    Each party receives its stage value; a defector gains ``gamma f(p) / S`` (more if it was
+    outvoted); every party loses ``l`` times its stage value times the power share of the
+    others who defected. Monitoring detects each defection with probability m; a detected
+    defector pays the sanction, and victims of detected defections claim their loss from their
+    guarantee cover, honoured with probability kappa. Trust then moves, the agreement may
+    collapse, and shocks hit the parties of surviving agreements.
+    """
+    xp = array_namespace(s.trust)
+    im, n, col = sc.implementation, sc.n_parties, active[:, None]
+    dt = s.trust.dtype
+    defect = a.defect & col
+    detected = defect & (noise.detect < s.agreed_monitoring[:, None])
+
+    def others_share(flags: Array) -> Array:
+        # power share of the *other* parties that raised the flag
+        p = xp.where(flags, s.power, 0.0)
+        return (xp.sum(p, axis=1, keepdims=True) - p) / xp.clip(1.0 - s.power, min=1e-12)
+
+    lever = (n * s.power) ** im.leverage * (1.0 + im.holdout_temptation * xp.astype(s.holdout, dt))
+    gain = xp.where(defect, im.temptation * lever / im.n_stages, 0.0)
+    loss = im.victim_loss * s.stage_value * others_share(defect)
+    claim = im.victim_loss * s.stage_value * others_share(detected)
+    claimed = claim > 0
+    honoured = claimed & (noise.honour < s.credibility[:, None])
+    paid = xp.where(honoured, xp.minimum(claim, s.cover), 0.0)
+    unpaid = xp.sum(xp.astype(claimed & ~honoured, dt), axis=1)
+    n_det = xp.sum(xp.astype(detected, dt), axis=1)
+    n_hid = xp.sum(xp.astype(defect & ~detected, dt), axis=1)
+
+    fell = im.trust_loss * (n_det + im.late_factor * xp.astype(s.hidden, dt))
+    calm = (n_det + n_hid) == 0
+    trust = xp.clip(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), min=0.0, max=1.0)
+    stage = s.stage + xp.astype(active, s.stage.dtype)
+    done = active & (stage >= im.n_stages)
+    collapse = active & ~done & (trust < im.collapse_threshold)
+    left = xp.astype(im.n_stages - stage, dt)[:, None] / im.n_stages
+    relapse = xp.where(collapse[:, None], left * (s.batna - im.relapse_cost), 0.0)
+    spent = xp.sum(paid, axis=1) + xp.where(active, sc.mediator.monitoring_cost
+                                            * s.agreed_monitoring, 0.0)
+    ended = done | collapse
+    s = s.replace(
+        value=s.value + xp.where(col, s.stage_value, 0.0),
+        temptation=s.temptation + gain,
+        loss=s.loss + loss,
+        sanction=s.sanction + xp.where(detected, im.sanction, 0.0),
+        compensation=s.compensation + paid,
+        fallback=s.fallback + relapse,
+        cover=s.cover - paid,
+        budget_spent=s.budget_spent + spent,
+        credibility=xp.clip(s.credibility - sc.mediator.credibility_loss * unpaid, min=0.0),
+        detected=s.detected + xp.astype(detected, s.detected.dtype),
+        undetected=s.undetected + xp.astype(defect & ~detected, s.detected.dtype),
+        hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),
+        trust=xp.where(active, trust, s.trust),
+        stage=stage,
+        phase=xp.where(ended, int(Phase.DONE), s.phase),
+        status=xp.where(done, int(Status.COMPLETED),
+                        xp.where(collapse, int(Status.COLLAPSED), s.status)),
+    )
+    return shock(sc, s, noise.shock, active & ~ended)
+
+
+def shock(sc: Scenario, s: State, u: Array, active: Array) -> State:
+    """Exogenous shocks raise a party's power (renormalised) and its BATNA."""
+    if sc.implementation.shock_prob == 0.0:
+        return s
+    xp = array_namespace(u)
+    im = sc.implementation
+    hit = active[:, None] & (u < im.shock_prob)
+    power = s.power * (1.0 + im.shock_power * xp.astype(hit, u.dtype))
+    return s.replace(
+        power=power / xp.sum(power, axis=1, keepdims=True),
+        batna=xp.where(hit, xp.clip(s.batna + im.shock_batna, max=1.0), s.batna),
+        shocks=s.shocks + xp.astype(hit, s.shocks.dtype),
+    )
+
+
+# ----------------------------------------------------------------------------------- step
+
+
+def realised(s: State) -> Array:
+    """Each party's realised utility so far, from its accounting components."""
+    return s.value + s.temptation - s.loss - s.sanction + s.compensation + s.fallback
+
+
+def nash_welfare_norm(s: State) -> Array:
+    """Geometric mean of realised gains over the geometric mean of ideal-point gains 1 - d.
+
+    Zero when any party ends at or below its BATNA; 1 when every party gets its ideal.
+    """
+    xp = array_namespace(s.trust)
+    gain = xp.clip(realised(s) - s.batna0, min=0.0)
+    ratio = gain / xp.clip(1.0 - s.batna0, min=1e-9)
+    return xp.exp(xp.mean(xp.log(xp.clip(ratio, min=1e-30)), axis=1)) * xp.all(gain > 0, axis=1)
+
+
+def settle(sc: Scenario, s: State, ended: Array) -> tuple[State, Array]:
+    """The mediator's objective, paid once in the step where an episode ends."""
+    xp = array_namespace(s.trust)
+    ob, dt = sc.objective, s.trust.dtype
+    agreed = xp.astype(s.agreed_round >= 0, dt)
+    n_stages = sc.implementation.n_stages
+    completion = xp.astype(s.stage, dt) / n_stages if n_stages > 0 else agreed
+    fair = nash_welfare_norm(s)
+    spent = s.budget_spent / sc.mediator.budget if sc.mediator.budget > 0 else 0.0 * agreed
+    score = (ob.agreement * agreed + ob.durability * completion + ob.fairness * fair
+             + ob.durable_fairness * completion * fair - ob.budget * spent)
+    reward = xp.where(ended, score, 0.0)
+    return s.replace(mediator_utility=s.mediator_utility + reward), reward
+
+
+def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State, Array, Array]:
+    """Advance every episode still running by one step.
+
+    Returns the new state, party rewards (B, N) and mediator rewards (B,). Episodes already
+    done are left unchanged with zero reward.
+    """
+    xp = array_namespace(s.trust)
+    before = realised(s)
+    negotiating = s.phase == int(Phase.NEGOTIATE)
+    implementing = s.phase == int(Phase.IMPLEMENT)
+    if bool(xp.any(negotiating)):
+        s = negotiate(sc, s, a, noise, negotiating)
+    if bool(xp.any(implementing)):
+        s = implement(sc, s, a, noise, implementing)
+    ended = (negotiating | implementing) & (s.phase == int(Phase.DONE))
+    s, mediator_reward = settle(sc, s, ended)
+    return s, realised(s) - before, mediator_reward

@@ -1,0 +1,341 @@
+"""The PettingZoo shell: one episode of the batch-first rules, with a batch of one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+from gymnasium.utils import seeding
+from pettingzoo import ParallelEnv
+from pettingzoo.utils.conversions import parallel_to_aec
+
+from negenv import core, observe
+from negenv.actions import ActionCodec
+from negenv.layout import MEDIATOR, Layout, Phase, party_names
+from negenv.outcome import outcome_batch, unbatch
+from negenv.randomness import draw_noise, sample_types
+from negenv.render import Recorder
+from negenv.scenario import Scenario, ScenarioError, load, with_overrides
+from negenv.spaces import MaskedBox, MaskedMultiDiscrete
+
+AgentID = str
+ObsDict = dict[AgentID, Any]
+ACTION_MODES = ("discrete", "continuous")
+RENDER_MODES = ("ansi", "rgb_array", "human")
+INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
+
+
+class NegotiationEnv(ParallelEnv):
+    """Mediated multilateral negotiation under asymmetric power.
+
+    ## Description
+    N parties with private, unequal types (power p, ideal points y, issue weights w, BATNA d
+    rising with power, perceived risk rho falling with power, capability c) bargain over K
+    issues in [0, 1]. Under the ``mediated`` protocol a mediator posts a single text,
+    allocates guarantees from a budget G and sets a monitoring level; under
+    ``alternating_offers`` a recognised party edits the text. A text that passes the decision
+    rule goes to domestic ratification, then is implemented in S stages in which every party
+    may comply or defect. Parties may bind themselves into coalitions that vote as blocs.
+    The full model is DESIGN.md; every constant is a field of :class:`negenv.Scenario`.
+
+    ## Agents
+    ``party_0 ... party_{N-1}`` and, under the mediated protocol, ``mediator``. No agent leaves
+    before the end: all live agents act at every step, and a part of an action the current
+    phase does not read is masked.
+
+    ## Action Space
+    ``action_mode="discrete"`` (default), a :class:`MaskedMultiDiscrete`:
+
+    | agent | components |
+    |---|---|
+    | party | vote (0 reject, 1 accept), comply (0 comply, 1 defect), coalition (0 keep, 1 leave, 2+c join c; a single 0 when coalitions are off), move per issue (0 down, 1 hold, 2 up) |
+    | mediator | move per issue (0 down, 1 hold, 2 up), guarantee (0 keep, 1+j move ``guarantee_step`` of the allocation to party j), monitoring level (0 .. L-1 over [0, 1]) |
+
+    A party's move is its demand signal; under alternating offers the recognised proposer's
+    move also edits the text by ``move_step``. ``action_mode="continuous"``, a :class:`MaskedBox`:
+    party (vote, defect, coalition, demand per issue in [-1, 1], proposal per issue), mediator
+    (proposal per issue, guarantee weight per party, monitoring), with the thresholds of
+    :class:`negenv.layout.Layout`. Components the mask marks 0 are ignored (a no-op); choosing
+    a masked option in discrete mode sets ``infos[agent]["illegal_action"] = 1``. An action
+    outside the space raises ``ValueError`` naming the agent and the action.
+
+    ## Observation Space
+    ``{"observation": Box(-1, 1, (D,), float32), "action_mask": Box(0, 1, (A,), int8)}``, or
+    the bare observation vector with ``flat_obs=True`` (the mask then in
+    ``infos[agent]["action_mask"]``). Slices, in order (``Layout.party_obs`` /
+    ``Layout.mediator_obs`` give exact offsets):
+
+    | slice | size | meaning |
+    |---|---|---|
+    | self (party) | N | one-hot own index |
+    | power, batna, risk, capability (party) | 4 | own type (power and BATNA after shocks) |
+    | ideal, weight (party) | 2K | own ideal point and issue weights |
+    | utility (party) | 1 | own utility of the standing text |
+    | powers | N | every party's power |
+    | phase | 2 | one-hot negotiate, implement |
+    | round, stage | 2 | t / T and stage / S |
+    | proposal | K | the standing text (the agreement once in force) |
+    | guarantees | N | guarantee shares of the pool |
+    | monitoring, trust, credibility, budget_left | 4 | public levels in [0, 1] |
+    | last_votes | N | -1 reject, 0 none, 1 accept (bloc votes for coalition members) |
+    | proposer | N | one-hot recognised proposer (alternating offers only) |
+    | detected, holdout | 2N | detected defections / S, outvoted on the text in force |
+    | coalitions | N*C | one-hot coalition of each party (when C > 0) |
+    | demands | N*K | last demand signals; a party sees only its own under private channels |
+    | ideals, weights, batnas, risks (mediator) | 2NK+2N | party types: exact, noisy or zeros |
+
+    ``state()`` concatenates the public slices, every private type, the signals, the agreement
+    and the guarantee cover left, in ``Box(-1, 1)``.
+
+    ## Rewards
+    In utility units, undiscounted within the episode. A party receives, per implementation
+    stage, ``delta**t u_i(x) / S`` for the text x in force since round t, plus its defection
+    gain, minus losses from others' defections and sanctions, plus compensation from
+    guarantees; on collapse the lost stages pay ``d_i - relapse_cost``; at breakdown it
+    receives ``d_i - conflict_cost``; with S = 0 an agreement pays ``delta**t u_i(x)`` at
+    once. The sum of a party's rewards equals ``utility`` in the outcome record. The mediator
+    is paid once, at the end, the weighted objective of ``Scenario.objective`` (default:
+    stages completed / S times the normalised Nash welfare of realised gains,
+    ``prod((u_i - d_i)+ / (1 - d_i)) ** (1/N)``). There is no shaping.
+
+    ## Starting State
+    ``reset(seed)`` draws every type from the scenario; the standing text is
+    ``initial_proposal`` on every issue, with no guarantees, no monitoring, trust
+    ``trust_initial``, no coalitions.
+
+    ## Episode End
+    Terminated for every agent at once when the agreement is completed, collapses, or
+    negotiation breaks down at round T. Truncated for every agent at once when
+    ``max_cycles`` steps have been taken first (``None``: no cap; natural episodes last at
+    most T + S steps). At the final step ``infos[agent]["outcome"]`` holds the outcome record
+    (also ``env.outcome``).
+
+    ## Arguments
+    ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
+    (``ansi``, ``rgb_array``, ``human`` or None), ``action_mode``, ``flat_obs``,
+    ``max_cycles``, and any scenario field as a keyword override, nested fields by double
+    underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
+
+    ## Version History
+    * v0: initial release.
+    """
+
+    metadata = {
+        "name": "negotiation_v0",
+        "render_modes": ["ansi", "rgb_array", "human"],
+        "is_parallelizable": True,
+        "render_fps": 1,
+    }
+
+    def __init__(
+        self,
+        scenario: str | Scenario | dict = "multilateral_5",
+        render_mode: str | None = None,
+        action_mode: str = "discrete",
+        flat_obs: bool = False,
+        max_cycles: int | None = None,
+        **overrides: Any,
+    ):
+        sc = load(scenario)
+        self.scenario: Scenario = with_overrides(sc, overrides) if overrides else sc
+        _check_arg("render_mode", render_mode, (None, *RENDER_MODES))
+        _check_arg("action_mode", action_mode, ACTION_MODES)
+        if max_cycles is not None and (not isinstance(max_cycles, int) or max_cycles < 1):
+            raise ValueError(f"max_cycles = {max_cycles!r} is invalid: must be None or an int >= 1")
+        self.render_mode, self.action_mode, self.flat_obs = render_mode, action_mode, flat_obs
+        self.max_cycles = max_cycles
+        self.layout = Layout.of(self.scenario)
+        self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
+        self._templates = (self.codec.party_templates, self.codec.mediator_templates)
+        n = self.scenario.n_parties
+        self.parties = party_names(n)
+        self.possible_agents = self.parties + ([MEDIATOR] if self.scenario.mediated else [])
+        self.agents: list[AgentID] = []
+        self._build_spaces()
+        self.np_random, self.np_random_seed = seeding.np_random(None)
+        self._state: core.State | None = None
+        self.outcome: dict[str, Any] | None = None
+        self._recorder = Recorder(self.scenario) if render_mode else None
+
+    # ---------------------------------------------------------------------------- spaces
+    def _build_spaces(self) -> None:
+        lay = self.layout
+        if self.action_mode == "discrete":
+            party_a = MaskedMultiDiscrete(np.asarray(lay.party_nvec, dtype=np.int64))
+            med_a = MaskedMultiDiscrete(np.asarray(lay.mediator_nvec, dtype=np.int64))
+        else:
+            box = lay.party_box
+            low, high = np.zeros(box.size, np.float32), np.ones(box.size, np.float32)
+            low[box["demand"]] = -1.0
+            party_a = MaskedBox(low, high, dtype=np.float32)
+            med_a = MaskedBox(0.0, 1.0, (lay.mediator_box.size,), dtype=np.float32)
+        self._action_spaces = {a: party_a for a in self.parties}
+        obs = {a: self._obs_space(lay.party_obs.size, party_a) for a in self.parties}
+        if self.scenario.mediated:
+            self._action_spaces[MEDIATOR] = med_a
+            obs[MEDIATOR] = self._obs_space(lay.mediator_obs.size, med_a)
+        self._obs_spaces = obs
+        size = observe.global_state(self.scenario, lay, self._dummy_state()).shape[1]
+        self.state_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
+
+    def _obs_space(self, size: int, action_space: spaces.Space) -> spaces.Space:
+        vec = spaces.Box(-1.0, 1.0, (size,), np.float32)
+        if self.flat_obs:
+            return vec
+        n_mask = int(np.sum(action_space.nvec)) if self.action_mode == "discrete" else (
+            action_space.shape[0])
+        return spaces.Dict({"observation": vec,
+                            "action_mask": spaces.Box(0, 1, (n_mask,), np.int8)})
+
+    def _dummy_state(self) -> core.State:
+        return core.reset_state(self.scenario, sample_types(self.scenario, np.random.default_rng(0)))
+
+    def observation_space(self, agent: AgentID) -> spaces.Space:
+        return self._obs_spaces[agent]
+
+    def action_space(self, agent: AgentID) -> spaces.Space:
+        return self._action_spaces[agent]
+
+    # ------------------------------------------------------------------------ reset/step
+    def reset(self, seed: int | None = None, options: dict | None = None):
+        if seed is not None:
+            self.np_random, self.np_random_seed = seeding.np_random(seed)
+        self._state = core.reset_state(self.scenario, sample_types(self.scenario, self.np_random))
+        self.agents = list(self.possible_agents)
+        self.outcome, self._steps = None, 0
+        illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
+        if self._recorder:
+            self._recorder.start(self._state)
+        obs, infos = self._observe(illegal)
+        return obs, infos
+
+    def step(self, actions: dict[AgentID, Any]):
+        if not self.agents:
+            raise RuntimeError("step() called on a finished episode; call reset() first")
+        party, mediator = self._gather(actions)
+        masks = self.codec.masks(self._state, self._templates)
+        illegal = self.codec.illegal(party, mediator, masks)
+        decoded = self.codec.decode(self._state, party, mediator)
+        noise = draw_noise(self.np_random, 1, len(self.parties))
+        before = self._state
+        self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
+        self._steps += 1
+        if self._recorder:
+            self._recorder.record(before, self._state, decoded, party_r)
+        done = bool(self._state.phase[0] == Phase.DONE)
+        truncated = not done and self.max_cycles is not None and self._steps >= self.max_cycles
+        obs, infos = self._observe(illegal)
+        rewards = dict(zip(self.parties, party_r[0].tolist()))
+        if self.scenario.mediated:
+            rewards[MEDIATOR] = float(med_r[0])
+        terms = dict.fromkeys(self.agents, done)
+        truncs = dict.fromkeys(self.agents, truncated)
+        if done or truncated:
+            self.outcome = unbatch(outcome_batch(self.scenario, self._state,
+                                                 np.asarray([truncated])), 0, self.scenario.name)
+            for info in infos.values():
+                info["outcome"] = self.outcome
+            self.agents = []
+        return obs, rewards, terms, truncs, infos
+
+    def _gather(self, actions: dict[AgentID, Any]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Stack the action dict into batch-first arrays, checking every action is in space."""
+        missing = [a for a in self.agents if a not in actions]
+        if missing:
+            raise ValueError(f"no action given for agents {missing}; every live agent must act")
+        party = _stack_checked(self._action_spaces[self.parties[0]],
+                               [actions[a] for a in self.parties], self.parties)
+        mediator = None
+        if self.scenario.mediated:
+            mediator = _stack_checked(self._action_spaces[MEDIATOR], [actions[MEDIATOR]],
+                                      [MEDIATOR])[0]
+            mediator = mediator[None]
+        return party[None], mediator
+
+    def _observe(self, illegal: np.ndarray) -> tuple[ObsDict, dict]:
+        sc, lay, s = self.scenario, self.layout, self._state
+        party_obs = observe.party_observations(sc, lay, s)[0].astype(np.float32)
+        party_mask, med_mask = self.codec.masks(s, self._templates)
+        obs_rows, mask_rows = list(party_obs), list(party_mask[0])
+        if sc.mediated:
+            obs_rows.append(observe.mediator_observation(sc, lay, s)[0].astype(np.float32))
+            mask_rows.append(med_mask[0])
+        base = {"round": int(s.round[0]), "stage": int(s.stage[0]), "phase": int(s.phase[0]),
+                "trust": float(s.trust[0])}
+        flags = illegal[0].tolist()
+        infos = {a: {**base, "illegal_action": int(flags[i])}
+                 for i, a in enumerate(self.possible_agents)}
+        if self.flat_obs:
+            for info, m in zip(infos.values(), mask_rows):
+                info["action_mask"] = m
+            return dict(zip(self.possible_agents, obs_rows)), infos
+        obs = {a: {"observation": o, "action_mask": m}
+               for a, o, m in zip(self.possible_agents, obs_rows, mask_rows)}
+        return obs, infos
+
+    # ---------------------------------------------------------------------------- extras
+    def state(self) -> np.ndarray:
+        if self._state is None:
+            raise RuntimeError("state() called before reset()")
+        return observe.global_state(self.scenario, self.layout, self._state)[0].astype(np.float32)
+
+    @property
+    def core_state(self) -> core.State:
+        """The rules' state of this episode (a batch of one), for inspection and tests."""
+        return self._state
+
+    def render(self) -> Any:
+        if self.render_mode is None:
+            return None
+        text = self._recorder.transcript()
+        if self.render_mode == "ansi":
+            return text
+        if self.render_mode == "human":
+            print(text)
+            return None
+        return self._recorder.figure()
+
+    def close(self) -> None:
+        pass
+
+
+def _check_arg(name: str, value: Any, allowed: tuple) -> None:
+    if value not in allowed:
+        raise ValueError(f"{name} = {value!r} is invalid: must be one of {allowed}")
+
+
+def _in_space(space: spaces.Space, arr: np.ndarray) -> bool:
+    if arr.shape[-len(space.shape):] != space.shape:
+        return False
+    if isinstance(space, spaces.MultiDiscrete):
+        return arr.dtype.kind in "iu" and bool(np.all((arr >= 0) & (arr < space.nvec)))
+    return arr.dtype.kind == "f" and bool(np.all((arr >= space.low) & (arr <= space.high)))
+
+
+def _stack_checked(space: spaces.Space, acts: list[Any], agents: list[AgentID]) -> np.ndarray:
+    """One array of every agent's action, or a ValueError naming the first agent out of space."""
+    try:
+        arr = np.asarray(acts)
+        if arr.ndim == len(space.shape) + 1 and _in_space(space, arr):
+            return arr
+    except ValueError:  # ragged actions: find the culprit below
+        pass
+    for agent, act in zip(agents, acts):
+        if not _in_space(space, np.asarray(act)):
+            raise ValueError(
+                f"action {act!r} of agent {agent!r} is outside its action space {space}")
+    raise ValueError(f"actions of agents {agents} are not a valid batch for {space}")
+
+
+def parallel_env(scenario: str | Scenario | dict = "multilateral_5", **kwargs: Any) -> NegotiationEnv:
+    """The ParallelEnv of a scenario; see :class:`NegotiationEnv` for every argument."""
+    return NegotiationEnv(scenario, **kwargs)
+
+
+def env(scenario: str | Scenario | dict = "multilateral_5", **kwargs: Any):
+    """The AEC view of :func:`parallel_env` (PettingZoo's ``parallel_to_aec``)."""
+    return parallel_to_aec(parallel_env(scenario, **kwargs))
+
+
+__all__ = ["NegotiationEnv", "parallel_env", "env", "ScenarioError"]

@@ -1,0 +1,78 @@
+"""Observations and the global state vector, batch-first, laid out by :mod:`negenv.layout`.
+
+Every feature lies in [-1, 1] without clipping: shares and levels are already in [0, 1],
+counts are divided by their largest possible value, votes and demands are signed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from array_api_compat import array_namespace
+
+from negenv.core import State, utility
+from negenv.layout import Layout, Phase
+from negenv.scenario import Scenario
+
+Array = Any
+
+
+def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
+    xp, dt = array_namespace(s.trust), s.trust.dtype
+    b, n = s.power.shape
+    stages = max(sc.implementation.n_stages, 1)
+    budget = sc.mediator.budget
+    left = (xp.clip(1.0 - s.budget_spent / budget, min=0.0) if budget > 0 else s.trust * 0.0)
+    phase = xp.stack([s.phase == int(Phase.NEGOTIATE), s.phase == int(Phase.IMPLEMENT)], axis=1)
+    parts = [
+        s.power, xp.astype(phase, dt), xp.astype(s.round, dt)[:, None] / sc.max_rounds,
+        xp.astype(s.stage, dt)[:, None] / stages, s.proposal, s.guarantee, s.monitoring[:, None],
+        s.trust[:, None], s.credibility[:, None], left[:, None], xp.astype(s.votes, dt),
+    ]
+    if not lay.mediated:
+        parts.append(xp.astype(s.proposer[:, None] == xp.arange(n), dt))
+    parts += [xp.astype(s.detected, dt) / stages, xp.astype(s.holdout, dt)]
+    if lay.c > 0:
+        member = xp.astype(s.coalition[..., None] == xp.arange(lay.c), dt)
+        parts.append(xp.reshape(member, (b, n * lay.c)))
+    return parts
+
+
+def party_observations(sc: Scenario, lay: Layout, s: State) -> Array:
+    """(B, N, D) float observations of every party (slices: ``Layout.party_obs``)."""
+    xp, dt = array_namespace(s.trust), s.trust.dtype
+    b, n, k = s.ideal.shape
+    eye = xp.eye(n, dtype=dt)
+    demands = s.demands[:, None, :, :]  # (B, 1, N, K): row i of party i's view
+    if lay.mediated and sc.mediator.private_channels:
+        demands = demands * eye[None, :, :, None]
+    demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
+    u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
+    own = [
+        xp.broadcast_to(eye, (b, n, n)), s.power[..., None], s.batna[..., None],
+        s.risk[..., None], s.capability[..., None], s.ideal, s.weight, u[..., None],
+    ]
+    public = xp.concat(_public(sc, lay, s), axis=1)
+    public = xp.broadcast_to(public[:, None, :], (b, n, public.shape[1]))
+    return xp.concat(own + [public, demands], axis=2)
+
+
+def mediator_observation(sc: Scenario, lay: Layout, s: State) -> Array:
+    """(B, D) float observation of the mediator (slices: ``Layout.mediator_obs``)."""
+    xp = array_namespace(s.trust)
+    b, n, k = s.ideal.shape
+    flat = [xp.reshape(a, (b, n * k)) for a in (s.demands, s.seen_ideal, s.seen_weight)]
+    return xp.concat(_public(sc, lay, s) + flat + [s.seen_batna, s.seen_risk], axis=1)
+
+
+def global_state(sc: Scenario, lay: Layout, s: State) -> Array:
+    """(B, D) everything a centralised critic may use: public facts, every private type,
+    current power and BATNA, signals, the agreement and what is left of its guarantees."""
+    xp, dt = array_namespace(s.trust), s.trust.dtype
+    b, n, k = s.ideal.shape
+    budget = max(sc.mediator.budget, 1e-9)
+    per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value,
+                 s.cover / budget]
+    per_issue = [xp.reshape(a, (b, n * k)) for a in (s.ideal, s.weight, s.demands)]
+    tail = [s.agreement, xp.astype(s.hidden, dt)[:, None] / n]
+    return xp.concat(_public(sc, lay, s) + per_party + per_issue + tail, axis=1)
