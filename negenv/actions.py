@@ -11,13 +11,17 @@ from functools import cached_property
 from typing import Any
 
 import numpy as np
-from array_api_compat import array_namespace
 
+from negenv.backend import namespace
 from negenv.core import Actions, State
 from negenv.layout import Layout, Phase
 from negenv.scenario import Scenario
 
 Array = Any
+
+
+def _unit(xp: Any, x: Array) -> Array:
+    return xp.minimum(xp.maximum(x, 0.0), 1.0)
 
 
 class ActionCodec:
@@ -86,7 +90,7 @@ class ActionCodec:
     # ----------------------------------------------------------------------------- masks
     def masks(self, s: State, templates: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
         """Party masks (B, N, A) and mediator masks (B, A') as int8."""
-        xp = array_namespace(s.phase)
+        xp = namespace(s.phase)
         party_t, med_t = templates if templates is not None else (
             xp.asarray(self.party_templates), xp.asarray(self.mediator_templates))
         neg = s.phase == int(Phase.NEGOTIATE)
@@ -97,16 +101,20 @@ class ActionCodec:
 
     def illegal(self, party: Array, mediator: Array | None, masks: tuple[Array, Array]) -> Array:
         """(B, N+1) flags: an agent chose a masked option (discrete mode; never in Box mode)."""
-        xp = array_namespace(masks[0])
-        b, n = masks[0].shape[:2]
+        xp = namespace(masks[0])
+        b, n, width = masks[0].shape
         if self.continuous:
             return xp.zeros((b, n + 1), dtype=xp.bool)
-        idx = party + xp.asarray(self.offsets)
-        bad = xp.any(xp.take_along_axis(masks[0], idx, axis=2) == 0, axis=2)
+        rows = xp.reshape(xp.arange(b * n) * width, (b, n, 1))
+        chosen = xp.take(xp.reshape(masks[0], (-1,)), xp.reshape(rows + party + xp.asarray(self.offsets), (-1,)))
+        bad = xp.any(xp.reshape(chosen, party.shape) == 0, axis=2)
         if mediator is None:
             return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool)], axis=1)
-        idx = mediator + xp.asarray(self.mediator_offsets)
-        med_bad = xp.any(xp.take_along_axis(masks[1], idx, axis=1) == 0, axis=1)
+        width = masks[1].shape[1]
+        rows = xp.reshape(xp.arange(b) * width, (b, 1))
+        chosen = xp.take(xp.reshape(masks[1], (-1,)),
+                         xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets), (-1,)))
+        med_bad = xp.any(xp.reshape(chosen, mediator.shape) == 0, axis=1)
         return xp.concat([bad, med_bad[:, None]], axis=1)
 
     # ---------------------------------------------------------------------------- decode
@@ -117,11 +125,11 @@ class ActionCodec:
         return self._decode_discrete(s, party, mediator)
 
     def _decode_discrete(self, s: State, party: Array, mediator: Array | None) -> Actions:
-        xp, sc, k = array_namespace(s.proposal), self.sc, self.lay.k
+        xp, sc, k = namespace(s.proposal), self.sc, self.lay.k
         dt = s.proposal.dtype
         coal = party[..., 2]
         move = xp.astype(party[..., 3:3 + k], dt) - 1.0
-        proposal = xp.clip(s.proposal[:, None, :] + sc.move_step * move, min=0.0, max=1.0)
+        proposal = _unit(xp, s.proposal[:, None, :] + sc.move_step * move)
         if mediator is None:
             med = (s.proposal, s.guarantee, s.monitoring)
         else:
@@ -129,8 +137,7 @@ class ActionCodec:
             onehot = xp.astype(target[:, None] - 1 == xp.arange(self.lay.n), dt)
             eta = sc.mediator.guarantee_step
             med = (
-                xp.clip(s.proposal + sc.move_step * (xp.astype(mediator[:, :k], dt) - 1.0),
-                        min=0.0, max=1.0),
+                _unit(xp, s.proposal + sc.move_step * (xp.astype(mediator[:, :k], dt) - 1.0)),
                 xp.where(target[:, None] == 0, s.guarantee, (1 - eta) * s.guarantee + eta * onehot),
                 xp.astype(mediator[:, k + 1], dt) / (self.lay.monitoring_levels - 1),
             )
@@ -138,22 +145,22 @@ class ActionCodec:
                        move, proposal, *med)
 
     def _decode_box(self, s: State, party: Array, mediator: Array | None) -> Actions:
-        xp, lay = array_namespace(s.proposal), self.lay
+        xp, lay = namespace(s.proposal), self.lay
         box, dt = lay.party_box, s.proposal.dtype
         choices = lay.coalition_choices
-        coal = xp.astype(xp.clip(xp.floor(party[..., box["coalition"]][..., 0] * choices),
-                                 min=0, max=choices - 1), s.coalition.dtype)
+        bins = xp.floor(party[..., box["coalition"]][..., 0] * choices)
+        coal = xp.astype(xp.minimum(xp.maximum(bins, 0), choices - 1), s.coalition.dtype)
         d = party[..., box["demand"]]
         demand = xp.where(d < -1 / 3, -1.0, xp.where(d > 1 / 3, 1.0, 0.0))
-        proposal = xp.clip(party[..., box["proposal"]], min=0.0, max=1.0)
+        proposal = _unit(xp, party[..., box["proposal"]])
         if mediator is None:
             med = (s.proposal, s.guarantee, s.monitoring)
         else:
             mb = lay.mediator_box
-            w = xp.clip(mediator[:, mb["guarantee"]], min=0.0, max=1.0)
-            med = (xp.clip(mediator[:, mb["proposal"]], min=0.0, max=1.0),
-                   w / xp.clip(xp.sum(w, axis=1, keepdims=True), min=1.0),
-                   xp.clip(mediator[:, mb["monitoring"]][:, 0], min=0.0, max=1.0))
+            w = _unit(xp, mediator[:, mb["guarantee"]])
+            med = (_unit(xp, mediator[:, mb["proposal"]]),
+                   w / xp.maximum(xp.sum(w, axis=1, keepdims=True), 1.0),
+                   _unit(xp, mediator[:, mb["monitoring"]][:, 0]))
         return Actions(party[..., 0] >= 0.5, party[..., 1] >= 0.5,
                        xp.where(coal == 0, -2, coal - 2), xp.astype(demand, dt),
                        xp.astype(proposal, dt), *(xp.astype(m, dt) for m in med))

@@ -9,12 +9,10 @@ and :func:`ratify`), then :func:`implement`, then :func:`settle` for episodes th
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from array_api_compat import array_namespace
-
+from negenv.backend import namespace
 from negenv.layout import Phase, Status
 from negenv.randomness import Noise, TypeDraw
 from negenv.scenario import Scenario
@@ -93,7 +91,11 @@ class State:
     mediator_utility: Array  # (B,)
 
     def replace(self, **changes: Array) -> State:
-        return dataclasses.replace(self, **changes)
+        # dataclasses.replace re-runs __init__ over ~50 fields; a dict copy is 10x cheaper
+        new = object.__new__(State)
+        new.__dict__.update(self.__dict__)
+        new.__dict__.update(changes)
+        return new
 
 
 def utility(sc: Scenario, ideal: Array, weight: Array, capability: Array, x: Array) -> Array:
@@ -102,38 +104,38 @@ def utility(sc: Scenario, ideal: Array, weight: Array, capability: Array, x: Arr
     On a burden issue (the last one, when enabled) the distance is the party's burden share
     ``(1 - x)/N + x c_i`` over its largest possible share ``max(1/N, c_i)``.
     """
-    xp = array_namespace(x)
+    xp = namespace(x)
     dist = xp.abs(x[:, None, :] - ideal)
     if sc.burden_issue:
         n, xb = sc.n_parties, x[:, -1:]
-        cost = ((1 - xb) / n + xb * capability) / xp.clip(capability, min=1.0 / n)
+        cost = ((1 - xb) / n + xb * capability) / xp.maximum(capability, 1.0 / n)
         dist = xp.concat([dist[..., :-1], cost[..., None]], axis=-1)
     return 1.0 - xp.sum(weight * dist, axis=-1)
 
 
 def recognise(sc: Scenario, power: Array, u: Array, round_: Array) -> Array:
     """The proposer of a round: drawn with odds p ** a from uniform ``u``, or in turn."""
-    xp = array_namespace(power)
+    xp = namespace(power)
     if sc.recognition.rule == "turn":
         return round_ % sc.n_parties
     odds = power ** sc.recognition.agenda_exponent
     cdf = xp.cumulative_sum(odds / xp.sum(odds, axis=1, keepdims=True), axis=1)
     below = xp.astype(cdf < u[:, None], round_.dtype)
-    return xp.clip(xp.sum(below, axis=1), max=sc.n_parties - 1)
+    return xp.minimum(xp.sum(below, axis=1), sc.n_parties - 1)
 
 
 def guarantee_pool(sc: Scenario, monitoring: Array) -> Array:
     """Budget left for guarantees once monitoring over every stage is paid for."""
-    xp = array_namespace(monitoring)
+    xp = namespace(monitoring)
     cost = sc.mediator.monitoring_cost * monitoring * sc.implementation.n_stages
-    return xp.clip(sc.mediator.budget - cost, min=0.0)
+    return xp.maximum(sc.mediator.budget - cost, 0.0)
 
 
 def reset_state(sc: Scenario, draw: TypeDraw, xp: Any = None, device: Any = None) -> State:
     """The state at round 0 from drawn types; arrays in namespace ``xp`` (numpy by default)."""
     import numpy as np
 
-    xp = xp if xp is not None else array_namespace(np.zeros(1))
+    xp = xp if xp is not None else namespace(np.zeros(1))
 
     def arr(a, dtype=None):
         return xp.asarray(a, dtype=dtype, device=device) if device else xp.asarray(a, dtype=dtype)
@@ -169,13 +171,13 @@ def group_all(flags: Array, coalition: Array, c: int) -> tuple[Array, Array]:
 
     Returns the effective flags and, per party, whether its coalition was split (mixed).
     """
-    xp = array_namespace(flags)
+    xp = namespace(flags)
     if c == 0:
         return flags, flags & ~flags
     member = coalition[..., None] == xp.arange(c)  # (B, N, C)
     size = xp.sum(xp.astype(member, coalition.dtype), axis=1)
     yes = xp.sum(xp.astype(member & flags[..., None], coalition.dtype), axis=1)
-    idx = xp.clip(coalition, min=0)
+    idx = xp.maximum(coalition, 0)
     all_yes = xp.take_along_axis(yes == size, idx, axis=1)
     mixed = xp.take_along_axis((yes > 0) & (yes < size), idx, axis=1) & (coalition >= 0)
     return xp.where(coalition >= 0, all_yes, flags), mixed
@@ -183,20 +185,20 @@ def group_all(flags: Array, coalition: Array, c: int) -> tuple[Array, Array]:
 
 def coalition_signal(demand: Array, power: Array, coalition: Array, c: int) -> Array:
     """A coalition member's demand signal is the power-weighted mix of its members'."""
-    xp = array_namespace(demand)
+    xp = namespace(demand)
     if c == 0:
         return demand
     member = xp.astype(coalition[..., None] == xp.arange(c), demand.dtype)  # (B, N, C)
     weight = member * power[..., None]
     mix = xp.sum(weight[..., None] * demand[:, :, None, :], axis=1)  # (B, C, K)
-    mix = mix / xp.clip(xp.sum(weight, axis=1), min=1e-12)[..., None]
-    idx = xp.broadcast_to(xp.clip(coalition, min=0)[..., None], demand.shape)
+    mix = mix / xp.maximum(xp.sum(weight, axis=1), 1e-12)[..., None]
+    idx = xp.broadcast_to(xp.maximum(coalition, 0)[..., None], demand.shape)
     return xp.where(coalition[..., None] >= 0, xp.take_along_axis(mix, idx, axis=1), demand)
 
 
 def decide(sc: Scenario, yes: Array, power: Array) -> Array:
     """The decision rule over (effective) yes-flags of shape (B, N)."""
-    xp = array_namespace(yes)
+    xp = namespace(yes)
     if sc.decision_rule == "unanimity":
         return xp.all(yes, axis=1)
     if sc.decision_rule == "qualified_majority":
@@ -215,7 +217,7 @@ def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> 
     victim loss l), and values guarantees up to that fear, times the mediator's credibility.
     A coalition ratifies only if every member's audience does; the decision rule then applies.
     """
-    xp = array_namespace(u)
+    xp = namespace(u)
     r = sc.ratification
     cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
     exposure = s.risk * sc.implementation.victim_loss * u
@@ -226,14 +228,14 @@ def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> 
 
 
 def _declare(coalition: Array, choice: Array, active: Array) -> Array:
-    xp = array_namespace(coalition)
+    xp = namespace(coalition)
     new = xp.where(choice == -2, coalition, choice)
     return xp.where(active[:, None], new, coalition)
 
 
 def _next_text(sc: Scenario, s: State, a: Actions) -> tuple[Array, Array, Array]:
     """The text, guarantees and monitoring standing for the next round."""
-    xp = array_namespace(s.proposal)
+    xp = namespace(s.proposal)
     if sc.mediated:
         return a.med_proposal, a.med_guarantee, a.med_monitoring
     idx = xp.broadcast_to(s.proposer[:, None, None], (s.proposal.shape[0], 1, sc.n_issues))
@@ -241,53 +243,84 @@ def _next_text(sc: Scenario, s: State, a: Actions) -> tuple[Array, Array, Array]
 
 
 def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
-    """One round for episodes where ``active``: coalitions, vote, ratification, new text."""
-    xp = array_namespace(s.proposal)
-    c, col = sc.coalitions.max_coalitions, active[:, None]
+    """One round for episodes where ``active``: vote, then conclude or revise the text."""
+    xp, seen = namespace(s.proposal), s.demands
+    s, accept, passed = vote(sc, s, a, active)
+    in_force = passed
+    if bool(xp.any(passed)):
+        s, in_force = conclude(sc, s, accept, passed, noise.ratify)
+    return revise(sc, s, a, noise, active & ~in_force, seen)
+
+
+def vote(sc: Scenario, s: State, a: Actions, active: Array) -> tuple[State, Array, Array]:
+    """Coalition declarations, bloc votes (splitting mixed coalitions), the decision rule."""
+    xp, c = namespace(s.proposal), sc.coalitions.max_coalitions
+    col = active[:, None]
     coalition = _declare(s.coalition, a.coalition, active)
     accept, split = group_all(a.vote, coalition, c)
     passed = active & decide(sc, accept, s.power)
     coalition = xp.where(col & split, -1, coalition)
-    u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
-    in_force = passed
-    if sc.ratification.enabled:
-        in_force = passed & ratify(sc, s, u, coalition, noise.ratify)
-    failed = passed & ~in_force
-    stays = active & ~in_force
-    s = _enter_into_force(sc, s, in_force, u)
-
-    text, guarantee, monitoring = _next_text(sc, s, a)
-    moved = xp.sign(text - s.proposal)[:, None, :]
-    heard = xp.sum(xp.astype((s.demands != 0) & (xp.sign(s.demands) == moved), s.voice.dtype), 2)
-    round_ = s.round + xp.astype(stays, s.round.dtype)
-    breakdown = stays & (round_ >= sc.max_rounds)
-    fallback = xp.where(breakdown[:, None], s.batna - sc.conflict_cost, 0.0)
-    proposer = s.proposer
-    if not sc.mediated:
-        proposer = xp.where(stays, recognise(sc, s.power, noise.recognise, round_), proposer)
     signal = coalition_signal(a.demand, s.power, coalition, c)
-    return s.replace(
+    s = s.replace(
         coalition=coalition,
         votes=xp.where(col, xp.where(accept, 1, -1), s.votes),
         demands=xp.where(col[..., None], signal, s.demands),
-        voice=s.voice + xp.where(stays[:, None], heard, 0) if sc.mediated else s.voice,
+    )
+    return s, accept, passed
+
+
+def conclude(sc: Scenario, s: State, accept: Array, passed: Array, noise: Array):
+    """Ratify passed texts; those ratified enter into force, the others cost trust."""
+    xp = namespace(s.proposal)
+    u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
+    in_force = passed
+    if sc.ratification.enabled:
+        in_force = passed & ratify(sc, s, u, s.coalition, noise)
+    failed = passed & ~in_force
+    s = s.replace(
+        holdout=xp.where(in_force[:, None], ~accept, s.holdout),
+        trust=xp.where(failed, xp.maximum(s.trust - sc.ratification.trust_cost, 0.0), s.trust),
+        ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
+    )
+    return _enter_into_force(sc, s, in_force, u), in_force
+
+
+def revise(sc: Scenario, s: State, a: Actions, noise: Noise, stays: Array, seen: Array) -> State:
+    """For episodes still negotiating: the next text, the clock, breakdown at round T.
+
+    ``seen`` are the demand signals the mediator had when it chose the next text.
+    """
+    xp = namespace(s.proposal)
+    text, guarantee, monitoring = _next_text(sc, s, a)
+    round_ = s.round + xp.astype(stays, s.round.dtype)
+    voice, proposer = s.voice, s.proposer
+    if sc.mediated:  # the text moved the way a party asked in its last signal
+        moved = xp.sign(text - s.proposal)[:, None, :]
+        heard = (seen != 0) & (xp.sign(seen) == moved)
+        voice = voice + xp.where(stays[:, None], xp.sum(xp.astype(heard, voice.dtype), 2), 0)
+    else:
+        proposer = xp.where(stays, recognise(sc, s.power, noise.recognise, round_), proposer)
+    s = s.replace(
+        voice=voice,
         proposal=xp.where(stays[:, None], text, s.proposal),
         guarantee=xp.where(stays[:, None], guarantee, s.guarantee),
         monitoring=xp.where(stays, monitoring, s.monitoring),
-        holdout=xp.where(in_force[:, None], ~accept, s.holdout),
-        trust=xp.where(failed, xp.clip(s.trust - sc.ratification.trust_cost, min=0.0), s.trust),
-        ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
         round=round_,
         proposer=proposer,
+    )
+    breakdown = stays & (round_ >= sc.max_rounds)
+    if not bool(xp.any(breakdown)):
+        return s
+    return s.replace(
         phase=xp.where(breakdown, int(Phase.DONE), s.phase),
         status=xp.where(breakdown, int(Status.BREAKDOWN), s.status),
-        fallback=s.fallback + fallback,
+        fallback=s.fallback + xp.where(breakdown[:, None], s.batna - sc.conflict_cost, 0.0),
     )
 
 
 def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> State:
     """Fix the text in force; with no stages its discounted value is paid at once."""
-    xp = array_namespace(u)
+    xp = namespace(u)
     col, n_stages = in_force[:, None], sc.implementation.n_stages
     worth = sc.discount ** xp.astype(s.round, u.dtype)[:, None] * u
     cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
@@ -319,7 +352,7 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     guarantee cover, honoured with probability kappa. Trust then moves, the agreement may
     collapse, and shocks hit the parties of surviving agreements.
     """
-    xp = array_namespace(s.trust)
+    xp = namespace(s.trust)
     im, n, col = sc.implementation, sc.n_parties, active[:, None]
     dt = s.trust.dtype
     defect = a.defect & col
@@ -328,7 +361,7 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     def others_share(flags: Array) -> Array:
         # power share of the *other* parties that raised the flag
         p = xp.where(flags, s.power, 0.0)
-        return (xp.sum(p, axis=1, keepdims=True) - p) / xp.clip(1.0 - s.power, min=1e-12)
+        return (xp.sum(p, axis=1, keepdims=True) - p) / xp.maximum(1.0 - s.power, 1e-12)
 
     lever = (n * s.power) ** im.leverage * (1.0 + im.holdout_temptation * xp.astype(s.holdout, dt))
     gain = xp.where(defect, im.temptation * lever / im.n_stages, 0.0)
@@ -343,7 +376,7 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
 
     fell = im.trust_loss * (n_det + im.late_factor * xp.astype(s.hidden, dt))
     calm = (n_det + n_hid) == 0
-    trust = xp.clip(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), min=0.0, max=1.0)
+    trust = xp.minimum(xp.maximum(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), 0.0), 1.0)
     stage = s.stage + xp.astype(active, s.stage.dtype)
     done = active & (stage >= im.n_stages)
     collapse = active & ~done & (trust < im.collapse_threshold)
@@ -361,7 +394,7 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
         fallback=s.fallback + relapse,
         cover=s.cover - paid,
         budget_spent=s.budget_spent + spent,
-        credibility=xp.clip(s.credibility - sc.mediator.credibility_loss * unpaid, min=0.0),
+        credibility=xp.maximum(s.credibility - sc.mediator.credibility_loss * unpaid, 0.0),
         detected=s.detected + xp.astype(detected, s.detected.dtype),
         undetected=s.undetected + xp.astype(defect & ~detected, s.detected.dtype),
         hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),
@@ -378,13 +411,13 @@ def shock(sc: Scenario, s: State, u: Array, active: Array) -> State:
     """Exogenous shocks raise a party's power (renormalised) and its BATNA."""
     if sc.implementation.shock_prob == 0.0:
         return s
-    xp = array_namespace(u)
+    xp = namespace(u)
     im = sc.implementation
     hit = active[:, None] & (u < im.shock_prob)
     power = s.power * (1.0 + im.shock_power * xp.astype(hit, u.dtype))
     return s.replace(
         power=power / xp.sum(power, axis=1, keepdims=True),
-        batna=xp.where(hit, xp.clip(s.batna + im.shock_batna, max=1.0), s.batna),
+        batna=xp.where(hit, xp.minimum(s.batna + im.shock_batna, 1.0), s.batna),
         shocks=s.shocks + xp.astype(hit, s.shocks.dtype),
     )
 
@@ -402,15 +435,15 @@ def nash_welfare_norm(s: State) -> Array:
 
     Zero when any party ends at or below its BATNA; 1 when every party gets its ideal.
     """
-    xp = array_namespace(s.trust)
-    gain = xp.clip(realised(s) - s.batna0, min=0.0)
-    ratio = gain / xp.clip(1.0 - s.batna0, min=1e-9)
-    return xp.exp(xp.mean(xp.log(xp.clip(ratio, min=1e-30)), axis=1)) * xp.all(gain > 0, axis=1)
+    xp = namespace(s.trust)
+    gain = xp.maximum(realised(s) - s.batna0, 0.0)
+    ratio = gain / xp.maximum(1.0 - s.batna0, 1e-9)
+    return xp.exp(xp.mean(xp.log(xp.maximum(ratio, 1e-30)), axis=1)) * xp.all(gain > 0, axis=1)
 
 
 def settle(sc: Scenario, s: State, ended: Array) -> tuple[State, Array]:
     """The mediator's objective, paid once in the step where an episode ends."""
-    xp = array_namespace(s.trust)
+    xp = namespace(s.trust)
     ob, dt = sc.objective, s.trust.dtype
     agreed = xp.astype(s.agreed_round >= 0, dt)
     n_stages = sc.implementation.n_stages
@@ -429,7 +462,7 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
     Returns the new state, party rewards (B, N) and mediator rewards (B,). Episodes already
     done are left unchanged with zero reward.
     """
-    xp = array_namespace(s.trust)
+    xp = namespace(s.trust)
     before = realised(s)
     negotiating = s.phase == int(Phase.NEGOTIATE)
     implementing = s.phase == int(Phase.IMPLEMENT)
@@ -438,5 +471,7 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
     if bool(xp.any(implementing)):
         s = implement(sc, s, a, noise, implementing)
     ended = (negotiating | implementing) & (s.phase == int(Phase.DONE))
-    s, mediator_reward = settle(sc, s, ended)
+    mediator_reward = s.trust * 0.0
+    if bool(xp.any(ended)):
+        s, mediator_reward = settle(sc, s, ended)
     return s, realised(s) - before, mediator_reward

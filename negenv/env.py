@@ -69,8 +69,9 @@ class NegotiationEnv(ParallelEnv):
     | slice | size | meaning |
     |---|---|---|
     | self (party) | N | one-hot own index |
-    | power, batna, risk, capability (party) | 4 | own type (power and BATNA after shocks) |
+    | risk, capability (party) | 2 | own perceived risk and capability |
     | ideal, weight (party) | 2K | own ideal point and issue weights |
+    | power, batna (party) | 2 | own power and BATNA (after shocks) |
     | utility (party) | 1 | own utility of the standing text |
     | powers | N | every party's power |
     | phase | 2 | one-hot negotiate, implement |
@@ -148,6 +149,7 @@ class NegotiationEnv(ParallelEnv):
         self.layout = Layout.of(self.scenario)
         self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
         self._templates = (self.codec.party_templates, self.codec.mediator_templates)
+        self._mask_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         n = self.scenario.n_parties
         self.parties = party_names(n)
         self.possible_agents = self.parties + ([MEDIATOR] if self.scenario.mediated else [])
@@ -202,6 +204,7 @@ class NegotiationEnv(ParallelEnv):
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
         self._state = core.reset_state(self.scenario, sample_types(self.scenario, self.np_random))
+        self._static = observe.static_features(self.scenario, self.layout, self._state)
         self.agents = list(self.possible_agents)
         self.outcome, self._steps = None, 0
         illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
@@ -214,8 +217,7 @@ class NegotiationEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         party, mediator = self._gather(actions)
-        masks = self.codec.masks(self._state, self._templates)
-        illegal = self.codec.illegal(party, mediator, masks)
+        illegal = self.codec.illegal(party, mediator, self._masks)
         decoded = self.codec.decode(self._state, party, mediator)
         noise = draw_noise(self.np_random, 1, len(self.parties))
         before = self._state
@@ -254,12 +256,12 @@ class NegotiationEnv(ParallelEnv):
         return party[None], mediator
 
     def _observe(self, illegal: np.ndarray) -> tuple[ObsDict, dict]:
-        sc, lay, s = self.scenario, self.layout, self._state
-        party_obs = observe.party_observations(sc, lay, s)[0].astype(np.float32)
-        party_mask, med_mask = self.codec.masks(s, self._templates)
-        obs_rows, mask_rows = list(party_obs), list(party_mask[0])
-        if sc.mediated:
-            obs_rows.append(observe.mediator_observation(sc, lay, s)[0].astype(np.float32))
+        s = self._state
+        party_obs, med_obs = observe.observations(self.scenario, self.layout, s, self._static)
+        self._masks = party_mask, med_mask = self._current_masks(s)
+        obs_rows, mask_rows = list(party_obs[0].astype(np.float32)), list(party_mask[0])
+        if med_obs is not None:
+            obs_rows.append(med_obs[0].astype(np.float32))
             mask_rows.append(med_mask[0])
         base = {"round": int(s.round[0]), "stage": int(s.stage[0]), "phase": int(s.phase[0]),
                 "trust": float(s.trust[0])}
@@ -273,6 +275,16 @@ class NegotiationEnv(ParallelEnv):
         obs = {a: {"observation": o, "action_mask": m}
                for a, o, m in zip(self.possible_agents, obs_rows, mask_rows)}
         return obs, infos
+
+    def _current_masks(self, s: core.State) -> tuple[np.ndarray, np.ndarray]:
+        # masks depend only on (phase, proposer): compute each pair once, hand out read-only
+        key = (int(s.phase[0]), int(s.proposer[0]))
+        if key not in self._mask_cache:
+            masks = self.codec.masks(s, self._templates)
+            for m in masks:
+                m.setflags(write=False)
+            self._mask_cache[key] = masks
+        return self._mask_cache[key]
 
     # ---------------------------------------------------------------------------- extras
     def state(self) -> np.ndarray:

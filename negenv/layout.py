@@ -156,8 +156,8 @@ class Layout:
     def party_obs(self) -> Slices:
         """Own identity and private type, public facts, demand signals seen."""
         n, k = self.n, self.k
-        own = (("self", n), ("power", 1), ("batna", 1), ("risk", 1), ("capability", 1),
-               ("ideal", k), ("weight", k), ("utility", 1))
+        own = (("self", n), ("risk", 1), ("capability", 1), ("ideal", k), ("weight", k),
+               ("power", 1), ("batna", 1), ("utility", 1))
         return _slices(*own, *self.public(), ("demands", n * k))
 
     @property

@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from array_api_compat import array_namespace
-
+from negenv.backend import namespace
 from negenv.core import State, utility
 from negenv.layout import Layout, Phase
 from negenv.scenario import Scenario
@@ -18,11 +17,11 @@ Array = Any
 
 
 def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
-    xp, dt = array_namespace(s.trust), s.trust.dtype
+    xp, dt = namespace(s.trust), s.trust.dtype
     b, n = s.power.shape
     stages = max(sc.implementation.n_stages, 1)
     budget = sc.mediator.budget
-    left = (xp.clip(1.0 - s.budget_spent / budget, min=0.0) if budget > 0 else s.trust * 0.0)
+    left = (xp.maximum(1.0 - s.budget_spent / budget, 0.0) if budget > 0 else s.trust * 0.0)
     phase = xp.stack([s.phase == int(Phase.NEGOTIATE), s.phase == int(Phase.IMPLEMENT)], axis=1)
     parts = [
         s.power, xp.astype(phase, dt), xp.astype(s.round, dt)[:, None] / sc.max_rounds,
@@ -38,37 +37,49 @@ def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
     return parts
 
 
-def party_observations(sc: Scenario, lay: Layout, s: State) -> Array:
-    """(B, N, D) float observations of every party (slices: ``Layout.party_obs``)."""
-    xp, dt = array_namespace(s.trust), s.trust.dtype
+def static_features(sc: Scenario, lay: Layout, s: State) -> tuple[Array, Array]:
+    """The parts of the observations fixed at reset: (B, N, D) per party, (B, D') mediator.
+
+    Compute them once per episode and pass them to :func:`observations`.
+    """
+    xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
-    eye = xp.eye(n, dtype=dt)
+    eye = xp.broadcast_to(xp.eye(n, dtype=dt), (b, n, n))
+    party = xp.concat([eye, s.risk[..., None], s.capability[..., None], s.ideal, s.weight], 2)
+    seen = [xp.reshape(s.seen_ideal, (b, n * k)), xp.reshape(s.seen_weight, (b, n * k)),
+            s.seen_batna, s.seen_risk]
+    return party, xp.concat(seen, axis=1)
+
+
+def observations(sc: Scenario, lay: Layout, s: State, static: tuple[Array, Array] | None = None
+                 ) -> tuple[Array, Array | None]:
+    """Party observations (B, N, D) and the mediator's (B, D'), or None without a mediator.
+
+    Slices are ``Layout.party_obs`` and ``Layout.mediator_obs``; ``static`` is
+    :func:`static_features` of the same episode (computed here when not given).
+    """
+    xp = namespace(s.trust)
+    b, n, k = s.ideal.shape
+    party_static, mediator_static = static if static is not None else static_features(sc, lay, s)
+    public = xp.concat(_public(sc, lay, s), axis=1)
     demands = s.demands[:, None, :, :]  # (B, 1, N, K): row i of party i's view
     if lay.mediated and sc.mediator.private_channels:
-        demands = demands * eye[None, :, :, None]
+        demands = demands * party_static[:, :, :n, None]  # one-hot self: own row only
     demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
-    own = [
-        xp.broadcast_to(eye, (b, n, n)), s.power[..., None], s.batna[..., None],
-        s.risk[..., None], s.capability[..., None], s.ideal, s.weight, u[..., None],
-    ]
-    public = xp.concat(_public(sc, lay, s), axis=1)
-    public = xp.broadcast_to(public[:, None, :], (b, n, public.shape[1]))
-    return xp.concat(own + [public, demands], axis=2)
-
-
-def mediator_observation(sc: Scenario, lay: Layout, s: State) -> Array:
-    """(B, D) float observation of the mediator (slices: ``Layout.mediator_obs``)."""
-    xp = array_namespace(s.trust)
-    b, n, k = s.ideal.shape
-    flat = [xp.reshape(a, (b, n * k)) for a in (s.demands, s.seen_ideal, s.seen_weight)]
-    return xp.concat(_public(sc, lay, s) + flat + [s.seen_batna, s.seen_risk], axis=1)
+    own = xp.stack([s.power, s.batna, u], axis=2)
+    party = xp.concat([party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1])),
+                       demands], axis=2)
+    if not lay.mediated:
+        return party, None
+    flat_demands = xp.reshape(s.demands, (b, n * k))
+    return party, xp.concat([public, flat_demands, mediator_static], axis=1)
 
 
 def global_state(sc: Scenario, lay: Layout, s: State) -> Array:
     """(B, D) everything a centralised critic may use: public facts, every private type,
     current power and BATNA, signals, the agreement and what is left of its guarantees."""
-    xp, dt = array_namespace(s.trust), s.trust.dtype
+    xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
     budget = max(sc.mediator.budget, 1e-9)
     per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value,
