@@ -101,8 +101,8 @@ class Types:
     ideals: tuple[tuple[float, ...], ...] | None = None
     weight_concentration: float = 2.0
     weights: tuple[tuple[float, ...], ...] | None = None
-    batna_base: float = 0.2
-    batna_slope: float = 0.6
+    batna_base: float = 0.35
+    batna_slope: float = 0.8
     batna_noise: float = 0.0
     risk_base: float = 0.5
     risk_slope: float = 0.8

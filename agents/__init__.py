@@ -1,0 +1,11 @@
+"""Policies for negenv, scripted or learned, behind one batched interface.
+
+A policy maps a batch of observations (M, D) and action masks (M, A) to actions (M, ...);
+:func:`act` drives a dict of policies on a PettingZoo env, one batch per policy.
+"""
+
+from agents.base import Policy, act, legalise
+from agents.random_policy import RandomPolicy
+from agents.scripted import SplitTheDifferenceMediator, ThresholdParty
+
+__all__ = ["Policy", "RandomPolicy", "SplitTheDifferenceMediator", "ThresholdParty", "act", "legalise"]
