@@ -8,4 +8,11 @@ from agents.base import Policy, act, legalise
 from agents.random_policy import RandomPolicy
 from agents.scripted import SplitTheDifferenceMediator, ThresholdParty
 
-__all__ = ["Policy", "RandomPolicy", "SplitTheDifferenceMediator", "ThresholdParty", "act", "legalise"]
+__all__ = [
+    "Policy",
+    "RandomPolicy",
+    "SplitTheDifferenceMediator",
+    "ThresholdParty",
+    "act",
+    "legalise",
+]

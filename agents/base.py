@@ -36,7 +36,7 @@ def legalise(actions: np.ndarray, mask: np.ndarray, nvec: np.ndarray) -> np.ndar
     out = actions.copy()
     start = 0
     for j, n in enumerate(nvec):
-        seg = mask[:, start:start + n]
+        seg = mask[:, start : start + n]
         chosen = seg[np.arange(len(out)), out[:, j]] == 1
         out[:, j] = np.where(chosen, out[:, j], np.argmax(seg, axis=1))
         start += n

@@ -1,6 +1,6 @@
 """Scripted mediator and parties on a scenario: one transcript and a summary.
 
-    python -m agents.demo [--scenario multilateral_5] [--episodes 200] [--seed 0]
+python -m agents.demo [--scenario multilateral_5] [--episodes 200] [--seed 0]
 """
 
 from __future__ import annotations
@@ -44,8 +44,10 @@ def main() -> None:
     print("status          " + ", ".join(f"{k} {v / len(records):.0%}" for k, v in status.items()))
     print(f"mean gain       {gains.mean():+.3f} (u - BATNA, per party)")
     print(f"worst-off gain  {gains.min(axis=1).mean():+.3f} (mean over episodes)")
-    print(f"stages done     {np.mean([r['stages_completed'] for r in records]):.2f}"
-          f" of {records[0]['n_stages']}")
+    print(
+        f"stages done     {np.mean([r['stages_completed'] for r in records]):.2f}"
+        f" of {records[0]['n_stages']}"
+    )
     if env.scenario.mediated:
         print(f"mediator score  {np.mean([r['mediator_utility'] for r in records]):.3f}")
 

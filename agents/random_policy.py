@@ -22,8 +22,9 @@ class RandomPolicy:
     def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         m = obs.shape[0]
         if not isinstance(self.space, spaces.MultiDiscrete):
-            return self.rng.uniform(self.space.low, self.space.high,
-                                    (m, *self.space.shape)).astype(self.space.dtype)
+            return self.rng.uniform(self.space.low, self.space.high, (m, *self.space.shape)).astype(
+                self.space.dtype
+            )
         # random scores, lifted by 1 where allowed: the argmax of a segment is a uniform
         # draw among its allowed options
         scores = self.rng.random(mask.shape) + mask

@@ -20,8 +20,9 @@ class ThresholdParty:
         s, k = self.s, self.lay.k
         accept = obs[:, s["utility"]][:, 0] >= obs[:, s["batna"]][:, 0] + self.margin
         gap = obs[:, s["ideal"]] - obs[:, s["proposal"]]
-        move = np.where(gap > self.tolerance, Move.UP,
-                        np.where(gap < -self.tolerance, Move.DOWN, Move.HOLD))
+        move = np.where(
+            gap > self.tolerance, Move.UP, np.where(gap < -self.tolerance, Move.DOWN, Move.HOLD)
+        )
         out = np.zeros((obs.shape[0], 3 + k), dtype=np.int64)
         out[:, 0] = np.where(accept, Vote.ACCEPT, Vote.REJECT)
         out[:, 2] = Coalition.KEEP
@@ -42,8 +43,9 @@ class SplitTheDifferenceMediator:
     def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
         s, n, k = self.s, self.lay.n, self.lay.k
         net = obs[:, s["demands"]].reshape(-1, n, k).mean(axis=1)
-        move = np.where(net > self.threshold, Move.UP,
-                        np.where(net < -self.threshold, Move.DOWN, Move.HOLD))
+        move = np.where(
+            net > self.threshold, Move.UP, np.where(net < -self.threshold, Move.DOWN, Move.HOLD)
+        )
         weakest = np.argmin(obs[:, s["powers"]], axis=1)
         out = np.zeros((obs.shape[0], k + 2), dtype=np.int64)
         out[:, :k] = move

@@ -110,8 +110,9 @@ def main() -> None:
     print(f"{'scenario':<24}{'mode':<12}{'agent-steps/s':>14}{'/ reference':>13}{'/ mpe':>8}")
     for name in args.scenarios:
         for mode in ("discrete", "continuous"):
-            rate = measure(lambda n=name, m=mode: negenv.parallel_env(n, action_mode=m),
-                           args.seconds)
+            rate = measure(
+                lambda n=name, m=mode: negenv.parallel_env(n, action_mode=m), args.seconds
+            )
             print(f"{name:<24}{mode:<12}{rate:>14,.0f}{rate / ref:>13.2f}{rate / mpe:>8.2f}")
 
 

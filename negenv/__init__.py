@@ -10,5 +10,12 @@ __version__ = "0.1.0"
 
 register_builtin()
 
-__all__ = ["NegotiationEnv", "Scenario", "ScenarioError", "builtin_names", "env", "load",
-           "parallel_env"]
+__all__ = [
+    "NegotiationEnv",
+    "Scenario",
+    "ScenarioError",
+    "builtin_names",
+    "env",
+    "load",
+    "parallel_env",
+]

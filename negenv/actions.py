@@ -62,12 +62,20 @@ class ActionCodec:
     def party_templates(self) -> np.ndarray:
         """(4, A) masks by code: negotiate, negotiate as proposer, implement, done."""
         if self.continuous:
-            rows = [self._box_party(Phase.NEGOTIATE, False), self._box_party(Phase.NEGOTIATE, True),
-                    self._box_party(Phase.IMPLEMENT, False), self._box_party(Phase.DONE, False)]
+            rows = [
+                self._box_party(Phase.NEGOTIATE, False),
+                self._box_party(Phase.NEGOTIATE, True),
+                self._box_party(Phase.IMPLEMENT, False),
+                self._box_party(Phase.DONE, False),
+            ]
         else:
             neg = self._discrete_party(Phase.NEGOTIATE)
-            rows = [neg, neg, self._discrete_party(Phase.IMPLEMENT),
-                    self._discrete_party(Phase.DONE)]
+            rows = [
+                neg,
+                neg,
+                self._discrete_party(Phase.IMPLEMENT),
+                self._discrete_party(Phase.DONE),
+            ]
         return np.stack(rows)
 
     @cached_property
@@ -76,8 +84,9 @@ class ActionCodec:
         if self.continuous:
             size = self.lay.mediator_box.size
             return np.stack([np.ones(size, np.int8), np.zeros(size, np.int8)])
-        return np.stack([self._discrete_mediator(Phase.NEGOTIATE),
-                         self._discrete_mediator(Phase.IMPLEMENT)])
+        return np.stack(
+            [self._discrete_mediator(Phase.NEGOTIATE), self._discrete_mediator(Phase.IMPLEMENT)]
+        )
 
     @cached_property
     def offsets(self) -> np.ndarray:
@@ -91,12 +100,16 @@ class ActionCodec:
     def masks(self, s: State, templates: tuple[Array, Array] | None = None) -> tuple[Array, Array]:
         """Party masks (B, N, A) and mediator masks (B, A') as int8."""
         xp = namespace(s.phase)
-        party_t, med_t = templates if templates is not None else (
-            xp.asarray(self.party_templates), xp.asarray(self.mediator_templates))
+        party_t, med_t = (
+            templates
+            if templates is not None
+            else (xp.asarray(self.party_templates), xp.asarray(self.mediator_templates))
+        )
         neg = s.phase == int(Phase.NEGOTIATE)
         code = xp.where(neg, 0, xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))[:, None]
         party_code = code + xp.astype(
-            neg[:, None] & (xp.arange(self.sc.n_parties) == s.proposer[:, None]), code.dtype)
+            neg[:, None] & (xp.arange(self.sc.n_parties) == s.proposer[:, None]), code.dtype
+        )
         return party_t[party_code], med_t[xp.astype(~neg, code.dtype)]
 
     def illegal(self, party: Array, mediator: Array | None, masks: tuple[Array, Array]) -> Array:
@@ -106,14 +119,18 @@ class ActionCodec:
         if self.continuous:
             return xp.zeros((b, n + 1), dtype=xp.bool)
         rows = xp.reshape(xp.arange(b * n) * width, (b, n, 1))
-        chosen = xp.take(xp.reshape(masks[0], (-1,)), xp.reshape(rows + party + xp.asarray(self.offsets), (-1,)))
+        chosen = xp.take(
+            xp.reshape(masks[0], (-1,)), xp.reshape(rows + party + xp.asarray(self.offsets), (-1,))
+        )
         bad = xp.any(xp.reshape(chosen, party.shape) == 0, axis=2)
         if mediator is None:
             return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool)], axis=1)
         width = masks[1].shape[1]
         rows = xp.reshape(xp.arange(b) * width, (b, 1))
-        chosen = xp.take(xp.reshape(masks[1], (-1,)),
-                         xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets), (-1,)))
+        chosen = xp.take(
+            xp.reshape(masks[1], (-1,)),
+            xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets), (-1,)),
+        )
         med_bad = xp.any(xp.reshape(chosen, mediator.shape) == 0, axis=1)
         return xp.concat([bad, med_bad[:, None]], axis=1)
 
@@ -128,7 +145,7 @@ class ActionCodec:
         xp, sc, k = namespace(s.proposal), self.sc, self.lay.k
         dt = s.proposal.dtype
         coal = party[..., 2]
-        move = xp.astype(party[..., 3:3 + k], dt) - 1.0
+        move = xp.astype(party[..., 3 : 3 + k], dt) - 1.0
         proposal = _unit(xp, s.proposal[:, None, :] + sc.move_step * move)
         if mediator is None:
             med = (s.proposal, s.guarantee, s.monitoring)
@@ -141,8 +158,14 @@ class ActionCodec:
                 xp.where(target[:, None] == 0, s.guarantee, (1 - eta) * s.guarantee + eta * onehot),
                 xp.astype(mediator[:, k + 1], dt) / (self.lay.monitoring_levels - 1),
             )
-        return Actions(party[..., 0] == 1, party[..., 1] == 1, xp.where(coal == 0, -2, coal - 2),
-                       move, proposal, *med)
+        return Actions(
+            party[..., 0] == 1,
+            party[..., 1] == 1,
+            xp.where(coal == 0, -2, coal - 2),
+            move,
+            proposal,
+            *med,
+        )
 
     def _decode_box(self, s: State, party: Array, mediator: Array | None) -> Actions:
         xp, lay = namespace(s.proposal), self.lay
@@ -158,9 +181,16 @@ class ActionCodec:
         else:
             mb = lay.mediator_box
             w = _unit(xp, mediator[:, mb["guarantee"]])
-            med = (_unit(xp, mediator[:, mb["proposal"]]),
-                   w / xp.maximum(xp.sum(w, axis=1, keepdims=True), 1.0),
-                   _unit(xp, mediator[:, mb["monitoring"]][:, 0]))
-        return Actions(party[..., 0] >= 0.5, party[..., 1] >= 0.5,
-                       xp.where(coal == 0, -2, coal - 2), xp.astype(demand, dt),
-                       xp.astype(proposal, dt), *(xp.astype(m, dt) for m in med))
+            med = (
+                _unit(xp, mediator[:, mb["proposal"]]),
+                w / xp.maximum(xp.sum(w, axis=1, keepdims=True), 1.0),
+                _unit(xp, mediator[:, mb["monitoring"]][:, 0]),
+            )
+        return Actions(
+            party[..., 0] >= 0.5,
+            party[..., 1] >= 0.5,
+            xp.where(coal == 0, -2, coal - 2),
+            xp.astype(demand, dt),
+            xp.astype(proposal, dt),
+            *(xp.astype(m, dt) for m in med),
+        )

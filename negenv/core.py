@@ -118,7 +118,7 @@ def recognise(sc: Scenario, power: Array, u: Array, round_: Array) -> Array:
     xp = namespace(power)
     if sc.recognition.rule == "turn":
         return round_ % sc.n_parties
-    odds = power ** sc.recognition.agenda_exponent
+    odds = power**sc.recognition.agenda_exponent
     cdf = xp.cumulative_sum(odds / xp.sum(odds, axis=1, keepdims=True), axis=1)
     below = xp.astype(cdf < u[:, None], round_.dtype)
     return xp.minimum(xp.sum(below, axis=1), sc.n_parties - 1)
@@ -145,21 +145,53 @@ def reset_state(sc: Scenario, draw: TypeDraw, xp: Any = None, device: Any = None
     i = arr(np.zeros((b, n), dtype=np.int64))
     zb, ib = f[:, 0], i[:, 0]
     power = arr(draw.power)
-    proposer = (recognise(sc, power, arr(draw.recognise), ib) if not sc.mediated else ib - 1)
+    proposer = recognise(sc, power, arr(draw.recognise), ib) if not sc.mediated else ib - 1
     return State(
-        power0=power, ideal=arr(draw.ideal), weight=arr(draw.weight), batna0=arr(draw.batna),
-        risk=arr(draw.risk), capability=arr(draw.capability), seen_ideal=arr(draw.seen_ideal),
-        seen_weight=arr(draw.seen_weight), seen_batna=arr(draw.seen_batna),
-        seen_risk=arr(draw.seen_risk), power=power, batna=arr(draw.batna),
-        phase=ib + int(Phase.NEGOTIATE), status=ib + int(Status.RUNNING), round=ib, stage=ib,
-        proposer=proposer, proposal=arr(np.full((b, k), sc.initial_proposal)),
-        guarantee=f, monitoring=zb, agreed_round=ib - 1, agreement=arr(np.zeros((b, k))),
-        cover=f, agreed_monitoring=zb, stage_value=f,
-        trust=zb + sc.implementation.trust_initial, credibility=zb + sc.mediator.credibility,
-        hidden=ib, votes=i, demands=arr(np.zeros((b, n, k))), coalition=i - 1,
-        holdout=f != f, detected=i, undetected=i, ratification_failures=ib, voice=i,
-        shocks=i, value=f, temptation=f, loss=f, sanction=f, compensation=f, fallback=f,
-        budget_spent=zb, mediator_utility=zb,
+        power0=power,
+        ideal=arr(draw.ideal),
+        weight=arr(draw.weight),
+        batna0=arr(draw.batna),
+        risk=arr(draw.risk),
+        capability=arr(draw.capability),
+        seen_ideal=arr(draw.seen_ideal),
+        seen_weight=arr(draw.seen_weight),
+        seen_batna=arr(draw.seen_batna),
+        seen_risk=arr(draw.seen_risk),
+        power=power,
+        batna=arr(draw.batna),
+        phase=ib + int(Phase.NEGOTIATE),
+        status=ib + int(Status.RUNNING),
+        round=ib,
+        stage=ib,
+        proposer=proposer,
+        proposal=arr(np.full((b, k), sc.initial_proposal)),
+        guarantee=f,
+        monitoring=zb,
+        agreed_round=ib - 1,
+        agreement=arr(np.zeros((b, k))),
+        cover=f,
+        agreed_monitoring=zb,
+        stage_value=f,
+        trust=zb + sc.implementation.trust_initial,
+        credibility=zb + sc.mediator.credibility,
+        hidden=ib,
+        votes=i,
+        demands=arr(np.zeros((b, n, k))),
+        coalition=i - 1,
+        holdout=f != f,
+        detected=i,
+        undetected=i,
+        ratification_failures=ib,
+        voice=i,
+        shocks=i,
+        value=f,
+        temptation=f,
+        loss=f,
+        sanction=f,
+        compensation=f,
+        fallback=f,
+        budget_spent=zb,
+        mediator_utility=zb,
     )
 
 
@@ -334,8 +366,10 @@ def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> Stat
         phase=xp.where(in_force, after, s.phase),
     )
     if n_stages == 0:
-        s = s.replace(value=s.value + xp.where(col, worth, 0.0),
-                      status=xp.where(in_force, int(Status.COMPLETED), s.status))
+        s = s.replace(
+            value=s.value + xp.where(col, worth, 0.0),
+            status=xp.where(in_force, int(Status.COMPLETED), s.status),
+        )
     return s
 
 
@@ -376,14 +410,17 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
 
     fell = im.trust_loss * (n_det + im.late_factor * xp.astype(s.hidden, dt))
     calm = (n_det + n_hid) == 0
-    trust = xp.minimum(xp.maximum(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), 0.0), 1.0)
+    trust = xp.minimum(
+        xp.maximum(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), 0.0), 1.0
+    )
     stage = s.stage + xp.astype(active, s.stage.dtype)
     done = active & (stage >= im.n_stages)
     collapse = active & ~done & (trust < im.collapse_threshold)
     left = xp.astype(im.n_stages - stage, dt)[:, None] / im.n_stages
     relapse = xp.where(collapse[:, None], left * (s.batna - im.relapse_cost), 0.0)
-    spent = xp.sum(paid, axis=1) + xp.where(active, sc.mediator.monitoring_cost
-                                            * s.agreed_monitoring, 0.0)
+    spent = xp.sum(paid, axis=1) + xp.where(
+        active, sc.mediator.monitoring_cost * s.agreed_monitoring, 0.0
+    )
     ended = done | collapse
     s = s.replace(
         value=s.value + xp.where(col, s.stage_value, 0.0),
@@ -401,8 +438,9 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
         trust=xp.where(active, trust, s.trust),
         stage=stage,
         phase=xp.where(ended, int(Phase.DONE), s.phase),
-        status=xp.where(done, int(Status.COMPLETED),
-                        xp.where(collapse, int(Status.COLLAPSED), s.status)),
+        status=xp.where(
+            done, int(Status.COMPLETED), xp.where(collapse, int(Status.COLLAPSED), s.status)
+        ),
     )
     return shock(sc, s, noise.shock, active & ~ended)
 
@@ -450,8 +488,13 @@ def settle(sc: Scenario, s: State, ended: Array) -> tuple[State, Array]:
     completion = xp.astype(s.stage, dt) / n_stages if n_stages > 0 else agreed
     fair = nash_welfare_norm(s)
     spent = s.budget_spent / sc.mediator.budget if sc.mediator.budget > 0 else 0.0 * agreed
-    score = (ob.agreement * agreed + ob.durability * completion + ob.fairness * fair
-             + ob.durable_fairness * completion * fair - ob.budget * spent)
+    score = (
+        ob.agreement * agreed
+        + ob.durability * completion
+        + ob.fairness * fair
+        + ob.durable_fairness * completion * fair
+        - ob.budget * spent
+    )
     reward = xp.where(ended, score, 0.0)
     return s.replace(mediator_utility=s.mediator_utility + reward), reward
 

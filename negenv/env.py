@@ -47,10 +47,15 @@ class NegotiationEnv(ParallelEnv):
     ## Action Space
     ``action_mode="discrete"`` (default), a :class:`MaskedMultiDiscrete`:
 
-    | agent | components |
-    |---|---|
-    | party | vote (0 reject, 1 accept), comply (0 comply, 1 defect), coalition (0 keep, 1 leave, 2+c join c; a single 0 when coalitions are off), move per issue (0 down, 1 hold, 2 up) |
-    | mediator | move per issue (0 down, 1 hold, 2 up), guarantee (0 keep, 1+j move ``guarantee_step`` of the allocation to party j), monitoring level (0 .. L-1 over [0, 1]) |
+    | agent | component | options |
+    |---|---|---|
+    | party | vote | 0 reject, 1 accept |
+    | party | comply | 0 comply, 1 defect |
+    | party | coalition | 0 keep, 1 leave, 2+c join c (only 0 when coalitions are off) |
+    | party | move, per issue | 0 down, 1 hold, 2 up |
+    | mediator | move, per issue | 0 down, 1 hold, 2 up |
+    | mediator | guarantee | 0 keep, 1+j move ``guarantee_step`` of the allocation to j |
+    | mediator | monitoring | level 0 .. L-1, spread over [0, 1] |
 
     A party's move is its demand signal; under alternating offers the recognised proposer's
     move also edits the text by ``move_step``. ``action_mode="continuous"``, a :class:`MaskedBox`:
@@ -185,13 +190,19 @@ class NegotiationEnv(ParallelEnv):
         vec = spaces.Box(-1.0, 1.0, (size,), np.float32)
         if self.flat_obs:
             return vec
-        n_mask = int(np.sum(action_space.nvec)) if self.action_mode == "discrete" else (
-            action_space.shape[0])
-        return spaces.Dict({"observation": vec,
-                            "action_mask": spaces.Box(0, 1, (n_mask,), np.int8)})
+        n_mask = (
+            int(np.sum(action_space.nvec))
+            if self.action_mode == "discrete"
+            else (action_space.shape[0])
+        )
+        return spaces.Dict(
+            {"observation": vec, "action_mask": spaces.Box(0, 1, (n_mask,), np.int8)}
+        )
 
     def _dummy_state(self) -> core.State:
-        return core.reset_state(self.scenario, sample_types(self.scenario, np.random.default_rng(0)))
+        return core.reset_state(
+            self.scenario, sample_types(self.scenario, np.random.default_rng(0))
+        )
 
     def observation_space(self, agent: AgentID) -> spaces.Space:
         return self._obs_spaces[agent]
@@ -234,8 +245,11 @@ class NegotiationEnv(ParallelEnv):
         terms = dict.fromkeys(self.agents, done)
         truncs = dict.fromkeys(self.agents, truncated)
         if done or truncated:
-            self.outcome = unbatch(outcome_batch(self.scenario, self._state,
-                                                 np.asarray([truncated])), 0, self.scenario.name)
+            self.outcome = unbatch(
+                outcome_batch(self.scenario, self._state, np.asarray([truncated])),
+                0,
+                self.scenario.name,
+            )
             for info in infos.values():
                 info["outcome"] = self.outcome
             self.agents = []
@@ -246,12 +260,14 @@ class NegotiationEnv(ParallelEnv):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"no action given for agents {missing}; every live agent must act")
-        party = _stack_checked(self._action_spaces[self.parties[0]],
-                               [actions[a] for a in self.parties], self.parties)
+        party = _stack_checked(
+            self._action_spaces[self.parties[0]], [actions[a] for a in self.parties], self.parties
+        )
         mediator = None
         if self.scenario.mediated:
-            mediator = _stack_checked(self._action_spaces[MEDIATOR], [actions[MEDIATOR]],
-                                      [MEDIATOR])[0]
+            mediator = _stack_checked(
+                self._action_spaces[MEDIATOR], [actions[MEDIATOR]], [MEDIATOR]
+            )[0]
             mediator = mediator[None]
         return party[None], mediator
 
@@ -263,17 +279,24 @@ class NegotiationEnv(ParallelEnv):
         if med_obs is not None:
             obs_rows.append(med_obs[0].astype(np.float32))
             mask_rows.append(med_mask[0])
-        base = {"round": int(s.round[0]), "stage": int(s.stage[0]), "phase": int(s.phase[0]),
-                "trust": float(s.trust[0])}
+        base = {
+            "round": int(s.round[0]),
+            "stage": int(s.stage[0]),
+            "phase": int(s.phase[0]),
+            "trust": float(s.trust[0]),
+        }
         flags = illegal[0].tolist()
-        infos = {a: {**base, "illegal_action": int(flags[i])}
-                 for i, a in enumerate(self.possible_agents)}
+        infos = {
+            a: {**base, "illegal_action": int(flags[i])} for i, a in enumerate(self.possible_agents)
+        }
         if self.flat_obs:
             for info, m in zip(infos.values(), mask_rows):
                 info["action_mask"] = m
             return dict(zip(self.possible_agents, obs_rows)), infos
-        obs = {a: {"observation": o, "action_mask": m}
-               for a, o, m in zip(self.possible_agents, obs_rows, mask_rows)}
+        obs = {
+            a: {"observation": o, "action_mask": m}
+            for a, o, m in zip(self.possible_agents, obs_rows, mask_rows)
+        }
         return obs, infos
 
     def _current_masks(self, s: core.State) -> tuple[np.ndarray, np.ndarray]:
@@ -318,7 +341,7 @@ def _check_arg(name: str, value: Any, allowed: tuple) -> None:
 
 
 def _in_space(space: spaces.Space, arr: np.ndarray) -> bool:
-    if arr.shape[-len(space.shape):] != space.shape:
+    if arr.shape[-len(space.shape) :] != space.shape:
         return False
     if isinstance(space, spaces.MultiDiscrete):
         return arr.dtype.kind in "iu" and bool(np.all((arr >= 0) & (arr < space.nvec)))
@@ -336,11 +359,14 @@ def _stack_checked(space: spaces.Space, acts: list[Any], agents: list[AgentID]) 
     for agent, act in zip(agents, acts):
         if not _in_space(space, np.asarray(act)):
             raise ValueError(
-                f"action {act!r} of agent {agent!r} is outside its action space {space}")
+                f"action {act!r} of agent {agent!r} is outside its action space {space}"
+            )
     raise ValueError(f"actions of agents {agents} are not a valid batch for {space}")
 
 
-def parallel_env(scenario: str | Scenario | dict = "multilateral_5", **kwargs: Any) -> NegotiationEnv:
+def parallel_env(
+    scenario: str | Scenario | dict = "multilateral_5", **kwargs: Any
+) -> NegotiationEnv:
     """The ParallelEnv of a scenario; see :class:`NegotiationEnv` for every argument."""
     return NegotiationEnv(scenario, **kwargs)
 

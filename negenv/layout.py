@@ -110,8 +110,13 @@ class Layout:
 
     @classmethod
     def of(cls, sc: Scenario) -> Layout:
-        return cls(sc.n_parties, sc.n_issues, sc.coalitions.max_coalitions, sc.mediated,
-                   sc.mediator.monitoring_levels)
+        return cls(
+            sc.n_parties,
+            sc.n_issues,
+            sc.coalitions.max_coalitions,
+            sc.mediated,
+            sc.mediator.monitoring_levels,
+        )
 
     @property
     def coalition_choices(self) -> int:
@@ -133,8 +138,9 @@ class Layout:
     def party_box(self) -> Slices:
         """vote and defect (>= 0.5 means yes), coalition (bins over [0, 1]: keep, leave, join
         c), demand per issue in [-1, 1] (below -1/3 down, above 1/3 up), absolute proposal."""
-        return _slices(("vote", 1), ("defect", 1), ("coalition", 1), ("demand", self.k),
-                       ("proposal", self.k))
+        return _slices(
+            ("vote", 1), ("defect", 1), ("coalition", 1), ("demand", self.k), ("proposal", self.k)
+        )
 
     @property
     def mediator_box(self) -> Slices:
@@ -146,18 +152,37 @@ class Layout:
     def public(self) -> tuple[tuple[str, int], ...]:
         n, k, c = self.n, self.k, self.c
         return (
-            ("powers", n), ("phase", 2), ("round", 1), ("stage", 1), ("proposal", k),
-            ("guarantees", n), ("monitoring", 1), ("trust", 1), ("credibility", 1),
-            ("budget_left", 1), ("last_votes", n), ("proposer", 0 if self.mediated else n),
-            ("detected", n), ("holdout", n), ("coalitions", n * c),
+            ("powers", n),
+            ("phase", 2),
+            ("round", 1),
+            ("stage", 1),
+            ("proposal", k),
+            ("guarantees", n),
+            ("monitoring", 1),
+            ("trust", 1),
+            ("credibility", 1),
+            ("budget_left", 1),
+            ("last_votes", n),
+            ("proposer", 0 if self.mediated else n),
+            ("detected", n),
+            ("holdout", n),
+            ("coalitions", n * c),
         )
 
     @property
     def party_obs(self) -> Slices:
         """Own identity and private type, public facts, demand signals seen."""
         n, k = self.n, self.k
-        own = (("self", n), ("risk", 1), ("capability", 1), ("ideal", k), ("weight", k),
-               ("power", 1), ("batna", 1), ("utility", 1))
+        own = (
+            ("self", n),
+            ("risk", 1),
+            ("capability", 1),
+            ("ideal", k),
+            ("weight", k),
+            ("power", 1),
+            ("batna", 1),
+            ("utility", 1),
+        )
         return _slices(*own, *self.public(), ("demands", n * k))
 
     @property
@@ -165,5 +190,11 @@ class Layout:
         """Public facts, every demand signal, and party types as the information setting
         allows (exact, noisy, or zeros)."""
         n, k = self.n, self.k
-        return _slices(*self.public(), ("demands", n * k), ("ideals", n * k),
-                       ("weights", n * k), ("batnas", n), ("risks", n))
+        return _slices(
+            *self.public(),
+            ("demands", n * k),
+            ("ideals", n * k),
+            ("weights", n * k),
+            ("batnas", n),
+            ("risks", n),
+        )

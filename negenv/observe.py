@@ -21,12 +21,20 @@ def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
     b, n = s.power.shape
     stages = max(sc.implementation.n_stages, 1)
     budget = sc.mediator.budget
-    left = (xp.maximum(1.0 - s.budget_spent / budget, 0.0) if budget > 0 else s.trust * 0.0)
+    left = xp.maximum(1.0 - s.budget_spent / budget, 0.0) if budget > 0 else s.trust * 0.0
     phase = xp.stack([s.phase == int(Phase.NEGOTIATE), s.phase == int(Phase.IMPLEMENT)], axis=1)
     parts = [
-        s.power, xp.astype(phase, dt), xp.astype(s.round, dt)[:, None] / sc.max_rounds,
-        xp.astype(s.stage, dt)[:, None] / stages, s.proposal, s.guarantee, s.monitoring[:, None],
-        s.trust[:, None], s.credibility[:, None], left[:, None], xp.astype(s.votes, dt),
+        s.power,
+        xp.astype(phase, dt),
+        xp.astype(s.round, dt)[:, None] / sc.max_rounds,
+        xp.astype(s.stage, dt)[:, None] / stages,
+        s.proposal,
+        s.guarantee,
+        s.monitoring[:, None],
+        s.trust[:, None],
+        s.credibility[:, None],
+        left[:, None],
+        xp.astype(s.votes, dt),
     ]
     if not lay.mediated:
         parts.append(xp.astype(s.proposer[:, None] == xp.arange(n), dt))
@@ -46,13 +54,18 @@ def static_features(sc: Scenario, lay: Layout, s: State) -> tuple[Array, Array]:
     b, n, k = s.ideal.shape
     eye = xp.broadcast_to(xp.eye(n, dtype=dt), (b, n, n))
     party = xp.concat([eye, s.risk[..., None], s.capability[..., None], s.ideal, s.weight], 2)
-    seen = [xp.reshape(s.seen_ideal, (b, n * k)), xp.reshape(s.seen_weight, (b, n * k)),
-            s.seen_batna, s.seen_risk]
+    seen = [
+        xp.reshape(s.seen_ideal, (b, n * k)),
+        xp.reshape(s.seen_weight, (b, n * k)),
+        s.seen_batna,
+        s.seen_risk,
+    ]
     return party, xp.concat(seen, axis=1)
 
 
-def observations(sc: Scenario, lay: Layout, s: State, static: tuple[Array, Array] | None = None
-                 ) -> tuple[Array, Array | None]:
+def observations(
+    sc: Scenario, lay: Layout, s: State, static: tuple[Array, Array] | None = None
+) -> tuple[Array, Array | None]:
     """Party observations (B, N, D) and the mediator's (B, D'), or None without a mediator.
 
     Slices are ``Layout.party_obs`` and ``Layout.mediator_obs``; ``static`` is
@@ -68,8 +81,10 @@ def observations(sc: Scenario, lay: Layout, s: State, static: tuple[Array, Array
     demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
     own = xp.stack([s.power, s.batna, u], axis=2)
-    party = xp.concat([party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1])),
-                       demands], axis=2)
+    party = xp.concat(
+        [party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1])), demands],
+        axis=2,
+    )
     if not lay.mediated:
         return party, None
     flat_demands = xp.reshape(s.demands, (b, n * k))
@@ -82,8 +97,7 @@ def global_state(sc: Scenario, lay: Layout, s: State) -> Array:
     xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
     budget = max(sc.mediator.budget, 1e-9)
-    per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value,
-                 s.cover / budget]
+    per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value, s.cover / budget]
     per_issue = [xp.reshape(a, (b, n * k)) for a in (s.ideal, s.weight, s.demands)]
     tail = [s.agreement, xp.astype(s.hidden, dt)[:, None] / n]
     return xp.concat(_public(sc, lay, s) + per_party + per_issue + tail, axis=1)

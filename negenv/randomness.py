@@ -67,7 +67,7 @@ def sample_types(sc: Scenario, rng: np.random.Generator, batch: int = 1) -> Type
     noise = t.batna_noise * rng.standard_normal((batch, n))
     batna = np.clip(t.batna_base + t.batna_slope * power + noise, 0.0, BATNA_MAX)
     risk = np.clip(t.risk_base - t.risk_slope * power, 0.0, 1.0)
-    cap = power ** t.capability_exponent
+    cap = power**t.capability_exponent
     cap = cap / cap.sum(axis=1, keepdims=True)
     seen = _mediator_view(sc, rng, ideal, weight, batna, risk)
     return TypeDraw(power, ideal, weight, batna, risk, cap, *seen, rng.random(batch))
@@ -78,8 +78,12 @@ def _mediator_view(sc, rng, ideal, weight, batna, risk):
     if info == "exact":
         return ideal.copy(), weight.copy(), batna.copy(), risk.copy()
     if info == "none":
-        return (np.zeros_like(ideal), np.zeros_like(weight), np.zeros_like(batna),
-                np.zeros_like(risk))
+        return (
+            np.zeros_like(ideal),
+            np.zeros_like(weight),
+            np.zeros_like(batna),
+            np.zeros_like(risk),
+        )
     seen_w = np.maximum(weight + eps * rng.standard_normal(weight.shape), 0.0) + 1e-9
     return (
         np.clip(ideal + eps * rng.standard_normal(ideal.shape), 0.0, 1.0),
@@ -106,7 +110,7 @@ def noise_width(n: int) -> int:
 
 def split_noise(u, n: int) -> Noise:
     """Slice a (B, 4N+1) uniform array (numpy or torch) into the named noise fields."""
-    return Noise(u[:, :n], u[:, n:2 * n], u[:, 2 * n:3 * n], u[:, 3 * n:4 * n], u[:, 4 * n])
+    return Noise(u[:, :n], u[:, n : 2 * n], u[:, 2 * n : 3 * n], u[:, 3 * n : 4 * n], u[:, 4 * n])
 
 
 def draw_noise(rng: np.random.Generator, batch: int, n: int) -> Noise:

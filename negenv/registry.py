@@ -15,7 +15,9 @@ def register_builtin() -> None:
     """Register the parallel and AEC versions of every scenario in ``configs/scenarios``."""
     for name in builtin_names():
         for kind, entry in (("parallel", "negenv.env:parallel_env"), ("aec", "negenv.env:env")):
-            if env_id(name) not in (pettingzoo.parallel_registry if kind == "parallel"
-                                    else pettingzoo.aec_registry):
-                pettingzoo.register(kind, env_id(name), entry_point=entry,
-                                    kwargs={"scenario": name})
+            if env_id(name) not in (
+                pettingzoo.parallel_registry if kind == "parallel" else pettingzoo.aec_registry
+            ):
+                pettingzoo.register(
+                    kind, env_id(name), entry_point=entry, kwargs={"scenario": name}
+                )

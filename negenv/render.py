@@ -35,8 +35,13 @@ class Recorder:
             f"S={sc.implementation.n_stages}",
             f"  power {_fmt(s.power0[0])}  batna {_fmt(s.batna0[0])}  risk {_fmt(s.risk[0])}",
         ]
-        self.series = {"proposal": [s.proposal[0].copy()], "accepts": [], "trust": [],
-                       "reward": [], "phase": []}
+        self.series = {
+            "proposal": [s.proposal[0].copy()],
+            "accepts": [],
+            "trust": [],
+            "reward": [],
+            "phase": [],
+        }
 
     def record(self, before: State, after: State, a: Actions, reward: np.ndarray) -> None:
         if before.phase[0] == Phase.NEGOTIATE:
@@ -59,11 +64,15 @@ class Recorder:
         if after.ratification_failures[0] > before.ratification_failures[0]:
             line += " | passed, ratification FAILED"
         elif after.agreed_round[0] >= 0 and before.agreed_round[0] < 0:
-            line += (f" | AGREED; guarantees {_fmt(after.cover[0])}"
-                     f" monitoring {float(after.agreed_monitoring[0]):.2f}")
+            line += (
+                f" | AGREED; guarantees {_fmt(after.cover[0])}"
+                f" monitoring {float(after.agreed_monitoring[0]):.2f}"
+            )
         elif self.sc.mediated:
-            line += (f" -> next {_fmt(after.proposal[0])} g {_fmt(after.guarantee[0])}"
-                     f" m {float(after.monitoring[0]):.2f}")
+            line += (
+                f" -> next {_fmt(after.proposal[0])} g {_fmt(after.guarantee[0])}"
+                f" m {float(after.monitoring[0]):.2f}"
+            )
         else:
             line += f" -> party_{int(before.proposer[0])} proposes {_fmt(after.proposal[0])}"
         self.lines.append(line)
@@ -75,7 +84,8 @@ class Recorder:
         paid = after.compensation[0] - before.compensation[0]
         self.lines.append(
             f"stage {int(after.stage[0]):>3} acts {acts} (D detected, d undetected) "
-            f"trust {float(after.trust[0]):.2f} paid {_fmt(paid)} reward {_fmt(reward[0])}")
+            f"trust {float(after.trust[0]):.2f} paid {_fmt(paid)} reward {_fmt(reward[0])}"
+        )
 
     def _end_line(self, after: State) -> None:
         if after.phase[0] != Phase.DONE:
@@ -83,8 +93,10 @@ class Recorder:
         status = Status(int(after.status[0])).name.lower()
         total = after.value + after.temptation - after.loss - after.sanction
         total = total + after.compensation + after.fallback
-        self.lines.append(f"END {status}: utility {_fmt(total[0])} "
-                          f"mediator {float(after.mediator_utility[0]):.3f}")
+        self.lines.append(
+            f"END {status}: utility {_fmt(total[0])} "
+            f"mediator {float(after.mediator_utility[0]):.3f}"
+        )
 
     def transcript(self) -> str:
         return "\n".join(self.lines)

@@ -234,8 +234,15 @@ class Implementation:
         _check_range(f"{prefix}.leverage", self.leverage, 0.0, 5.0)
         _check_range(f"{prefix}.late_factor", self.late_factor, 0.0, 10.0)
         _check_range(f"{prefix}.holdout_temptation", self.holdout_temptation, 0.0, 10.0)
-        for name in ("victim_loss", "trust_initial", "trust_loss", "trust_recovery",
-                     "collapse_threshold", "shock_prob", "shock_batna"):
+        for name in (
+            "victim_loss",
+            "trust_initial",
+            "trust_loss",
+            "trust_recovery",
+            "collapse_threshold",
+            "shock_prob",
+            "shock_batna",
+        ):
             _check_range(f"{prefix}.{name}", getattr(self, name), 0.0, 1.0)
 
 

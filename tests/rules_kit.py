@@ -13,18 +13,41 @@ from negenv.scenario import Scenario, from_dict
 def scenario(**fields) -> Scenario:
     """A small fixed-type scenario (2 parties, 1 issue, ideals 0.2 and 0.8) with overrides."""
     base = {
-        "n_parties": 2, "n_issues": 1, "protocol": "mediated", "decision_rule": "unanimity",
-        "discount": 1.0, "max_rounds": 10,
-        "types": {"power": {"kind": "fixed", "values": [0.5, 0.5]},
-                  "ideals": [[0.2], [0.8]], "weights": [[1.0], [1.0]],
-                  "batna_base": 0.3, "batna_slope": 0.0, "risk_base": 0.2, "risk_slope": 0.0},
+        "n_parties": 2,
+        "n_issues": 1,
+        "protocol": "mediated",
+        "decision_rule": "unanimity",
+        "discount": 1.0,
+        "max_rounds": 10,
+        "types": {
+            "power": {"kind": "fixed", "values": [0.5, 0.5]},
+            "ideals": [[0.2], [0.8]],
+            "weights": [[1.0], [1.0]],
+            "batna_base": 0.3,
+            "batna_slope": 0.0,
+            "risk_base": 0.2,
+            "risk_slope": 0.0,
+        },
         "ratification": {"enabled": False},
-        "implementation": {"n_stages": 2, "temptation": 0.3, "victim_loss": 0.5,
-                           "sanction": 0.2, "trust_loss": 0.15, "late_factor": 2.0,
-                           "trust_recovery": 0.05, "collapse_threshold": 0.5,
-                           "relapse_cost": 0.1, "holdout_temptation": 0.5},
-        "mediator": {"budget": 1.0, "monitoring_cost": 0.1, "credibility": 0.9,
-                     "credibility_loss": 0.1, "information": "exact"},
+        "implementation": {
+            "n_stages": 2,
+            "temptation": 0.3,
+            "victim_loss": 0.5,
+            "sanction": 0.2,
+            "trust_loss": 0.15,
+            "late_factor": 2.0,
+            "trust_recovery": 0.05,
+            "collapse_threshold": 0.5,
+            "relapse_cost": 0.1,
+            "holdout_temptation": 0.5,
+        },
+        "mediator": {
+            "budget": 1.0,
+            "monitoring_cost": 0.1,
+            "credibility": 0.9,
+            "credibility_loss": 0.1,
+            "information": "exact",
+        },
     }
     for key, value in fields.items():
         if isinstance(value, dict) and isinstance(base.get(key), dict):
@@ -38,21 +61,36 @@ def start(sc: Scenario) -> core.State:
     return core.reset_state(sc, sample_types(sc, np.random.default_rng(0)))
 
 
-def implementing(sc: Scenario, x: float = 0.5, cover=(0.3, 0.3), monitoring: float = 1.0,
-                 trust: float = 1.0) -> core.State:
+def implementing(
+    sc: Scenario, x: float = 0.5, cover=(0.3, 0.3), monitoring: float = 1.0, trust: float = 1.0
+) -> core.State:
     """A state in stage 0 of an agreement x (entered at round 0) with given cover."""
     s = start(sc)
     u = core.utility(sc, s.ideal, s.weight, s.capability, np.full((1, sc.n_issues), x))
     return s.replace(
-        phase=np.array([int(Phase.IMPLEMENT)]), agreed_round=np.array([0]),
-        agreement=np.full((1, sc.n_issues), x), proposal=np.full((1, sc.n_issues), x),
-        cover=np.array([cover], dtype=float), agreed_monitoring=np.array([monitoring]),
-        stage_value=u / sc.implementation.n_stages, trust=np.array([trust]),
+        phase=np.array([int(Phase.IMPLEMENT)]),
+        agreed_round=np.array([0]),
+        agreement=np.full((1, sc.n_issues), x),
+        proposal=np.full((1, sc.n_issues), x),
+        cover=np.array([cover], dtype=float),
+        agreed_monitoring=np.array([monitoring]),
+        stage_value=u / sc.implementation.n_stages,
+        trust=np.array([trust]),
     )
 
 
-def actions(sc: Scenario, s: core.State, vote=None, defect=None, coalition=None, demand=None,
-            proposal=None, med_proposal=None, med_guarantee=None, med_monitoring=None):
+def actions(
+    sc: Scenario,
+    s: core.State,
+    vote=None,
+    defect=None,
+    coalition=None,
+    demand=None,
+    proposal=None,
+    med_proposal=None,
+    med_guarantee=None,
+    med_monitoring=None,
+):
     n, k = sc.n_parties, sc.n_issues
     return core.Actions(
         vote=np.array([vote if vote is not None else [0] * n], dtype=bool),
@@ -60,12 +98,15 @@ def actions(sc: Scenario, s: core.State, vote=None, defect=None, coalition=None,
         coalition=np.array([coalition if coalition is not None else [-2] * n]),
         demand=np.array([demand if demand is not None else [[0.0] * k] * n], dtype=float),
         proposal=np.array([proposal if proposal is not None else [[0.5] * k] * n], dtype=float),
-        med_proposal=(np.array([med_proposal], dtype=float) if med_proposal is not None
-                      else s.proposal),
-        med_guarantee=(np.array([med_guarantee], dtype=float) if med_guarantee is not None
-                       else s.guarantee),
-        med_monitoring=(np.array([med_monitoring], dtype=float) if med_monitoring is not None
-                        else s.monitoring),
+        med_proposal=(
+            np.array([med_proposal], dtype=float) if med_proposal is not None else s.proposal
+        ),
+        med_guarantee=(
+            np.array([med_guarantee], dtype=float) if med_guarantee is not None else s.guarantee
+        ),
+        med_monitoring=(
+            np.array([med_monitoring], dtype=float) if med_monitoring is not None else s.monitoring
+        ),
     )
 
 

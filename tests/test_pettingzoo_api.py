@@ -47,10 +47,15 @@ def test_seeds(name, mode):
 def test_max_cycles(name):
     # Natural ends must come later than the cap for the test to see it: a long deadline,
     # enough stages, and no collapse.
-    long = {"max_rounds": 50, "implementation__n_stages": 6,
-            "implementation__collapse_threshold": 0.0}
-    mod = types.SimpleNamespace(parallel_env=partial(negenv.parallel_env, name, **long),
-                                env=partial(negenv.env, name, **long))
+    long = {
+        "max_rounds": 50,
+        "implementation__n_stages": 6,
+        "implementation__collapse_threshold": 0.0,
+    }
+    mod = types.SimpleNamespace(
+        parallel_env=partial(negenv.parallel_env, name, **long),
+        env=partial(negenv.env, name, **long),
+    )
     max_cycles_test(mod)
 
 

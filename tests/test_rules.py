@@ -77,8 +77,9 @@ def test_holdout_is_tempted_more():
 
 
 def test_shock_raises_power_and_batna():
-    sc = kit.scenario(implementation={"n_stages": 4, "shock_prob": 0.5, "shock_power": 0.5,
-                                      "shock_batna": 0.1})
+    sc = kit.scenario(
+        implementation={"n_stages": 4, "shock_prob": 0.5, "shock_power": 0.5, "shock_batna": 0.1}
+    )
     s = kit.implementing(sc)
     s2, _, _ = step(sc, s, kit.actions(sc, s), kit.noise(2, shock=[0.1, 0.9]))
     assert s2.power[0] == approx([0.6, 0.4])
@@ -123,9 +124,16 @@ def test_breakdown_at_the_deadline_pays_batnas_minus_conflict_cost():
     ],
 )
 def test_decision_rules_on_the_same_votes(rule, votes, passes):
-    sc = kit.scenario(n_parties=4, decision_rule=rule, quota=0.65,
-                      types={"power": {"kind": "fixed", "values": [0.5, 0.2, 0.2, 0.1]},
-                             "ideals": [[0.5]] * 4, "weights": [[1.0]] * 4})
+    sc = kit.scenario(
+        n_parties=4,
+        decision_rule=rule,
+        quota=0.65,
+        types={
+            "power": {"kind": "fixed", "values": [0.5, 0.2, 0.2, 0.1]},
+            "ideals": [[0.5]] * 4,
+            "weights": [[1.0]] * 4,
+        },
+    )
     s = kit.start(sc)
     s2, _, _ = step(sc, s, kit.actions(sc, s, vote=votes), kit.noise(4))
     assert (int(s2.agreed_round[0]) == 0) == passes
@@ -133,10 +141,18 @@ def test_decision_rules_on_the_same_votes(rule, votes, passes):
 
 
 def lilliput_kit(**extra):
-    return kit.scenario(n_parties=4, decision_rule="qualified_majority", quota=0.65,
-                        coalitions={"max_coalitions": 1},
-                        types={"power": {"kind": "fixed", "values": [0.4, 0.3, 0.2, 0.1]},
-                               "ideals": [[0.5]] * 4, "weights": [[1.0]] * 4}, **extra)
+    return kit.scenario(
+        n_parties=4,
+        decision_rule="qualified_majority",
+        quota=0.65,
+        coalitions={"max_coalitions": 1},
+        types={
+            "power": {"kind": "fixed", "values": [0.4, 0.3, 0.2, 0.1]},
+            "ideals": [[0.5]] * 4,
+            "weights": [[1.0]] * 4,
+        },
+        **extra,
+    )
 
 
 def test_coalition_votes_as_a_bloc_and_splits_when_members_disagree():
@@ -176,8 +192,9 @@ def test_coalition_ratifies_only_if_every_member_audience_does():
 
 
 def test_failed_ratification_returns_to_negotiation_and_costs_trust():
-    sc = kit.scenario(ratification={"enabled": True, "temperature": 0.05, "margin": 0.0,
-                                    "trust_cost": 0.1})
+    sc = kit.scenario(
+        ratification={"enabled": True, "temperature": 0.05, "margin": 0.0, "trust_cost": 0.1}
+    )
     s = kit.start(sc).replace(guarantee=np.array([[0.5, 0.5]]))
     # u 0.7, feared loss 0.2 * 0.5 * 0.7 = 0.07, guarantee value 0.9 * min(0.5, 0.07) = 0.063
     prob = 1 / (1 + np.exp(-(0.7 - 0.07 + 0.063 - 0.3) / 0.05))
@@ -215,22 +232,40 @@ def test_voice_counts_text_moves_in_the_demanded_direction():
 
 
 def test_alternating_offers_recognition_by_power_and_in_turn():
-    sc = kit.scenario(n_parties=3, protocol="alternating_offers",
-                      types={"power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
-                             "ideals": [[0.5]] * 3, "weights": [[1.0]] * 3},
-                      recognition={"rule": "power", "agenda_exponent": 1.0})
+    sc = kit.scenario(
+        n_parties=3,
+        protocol="alternating_offers",
+        types={
+            "power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
+            "ideals": [[0.5]] * 3,
+            "weights": [[1.0]] * 3,
+        },
+        recognition={"rule": "power", "agenda_exponent": 1.0},
+    )
     p, r0 = np.array([[0.5, 0.3, 0.2]] * 3), np.zeros(3, dtype=np.int64)
     assert core.recognise(sc, p, np.array([0.1, 0.6, 0.85]), r0).tolist() == [0, 1, 2]
-    sq = kit.scenario(n_parties=3, protocol="alternating_offers",
-                      types={"power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
-                             "ideals": [[0.5]] * 3, "weights": [[1.0]] * 3},
-                      recognition={"rule": "power", "agenda_exponent": 2.0})
+    sq = kit.scenario(
+        n_parties=3,
+        protocol="alternating_offers",
+        types={
+            "power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
+            "ideals": [[0.5]] * 3,
+            "weights": [[1.0]] * 3,
+        },
+        recognition={"rule": "power", "agenda_exponent": 2.0},
+    )
     # odds 0.25 : 0.09 : 0.04, cdf 0.658, 0.895, 1
     assert core.recognise(sq, p, np.array([0.65, 0.66, 0.9]), r0).tolist() == [0, 1, 2]
-    turn = kit.scenario(n_parties=3, protocol="alternating_offers",
-                        recognition={"rule": "turn"},
-                        types={"power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
-                               "ideals": [[0.5]] * 3, "weights": [[1.0]] * 3})
+    turn = kit.scenario(
+        n_parties=3,
+        protocol="alternating_offers",
+        recognition={"rule": "turn"},
+        types={
+            "power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
+            "ideals": [[0.5]] * 3,
+            "weights": [[1.0]] * 3,
+        },
+    )
     assert core.recognise(turn, p, np.zeros(3), np.array([0, 4, 5])).tolist() == [0, 1, 2]
     # through a round: the proposer's text stands, the next proposer is drawn
     s = kit.start(sc).replace(proposer=np.array([1]))
@@ -240,9 +275,10 @@ def test_alternating_offers_recognition_by_power_and_in_turn():
 
 
 def test_burden_issue_cost_follows_capability():
-    sc = kit.scenario(burden_issue=True,
-                      types={"power": {"kind": "fixed", "values": [0.8, 0.2]},
-                             "capability_exponent": 1.0})
+    sc = kit.scenario(
+        burden_issue=True,
+        types={"power": {"kind": "fixed", "values": [0.8, 0.2]}, "capability_exponent": 1.0},
+    )
     s = kit.start(sc)
     u = core.utility(sc, s.ideal, s.weight, s.capability, np.array([[0.0], [1.0]]))
     # x = 0: equal shares 0.5; x = 1: shares = capability (0.8, 0.2)
@@ -250,9 +286,16 @@ def test_burden_issue_cost_follows_capability():
 
 
 def test_outvoted_party_becomes_a_holdout():
-    sc = kit.scenario(n_parties=3, decision_rule="qualified_majority", quota=0.65,
-                      types={"power": {"kind": "fixed", "values": [0.4, 0.3, 0.3]},
-                             "ideals": [[0.5]] * 3, "weights": [[1.0]] * 3})
+    sc = kit.scenario(
+        n_parties=3,
+        decision_rule="qualified_majority",
+        quota=0.65,
+        types={
+            "power": {"kind": "fixed", "values": [0.4, 0.3, 0.3]},
+            "ideals": [[0.5]] * 3,
+            "weights": [[1.0]] * 3,
+        },
+    )
     s = kit.start(sc)
     s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 0]), kit.noise(3))
     assert s2.holdout[0].tolist() == [False, False, True]

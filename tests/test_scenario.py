@@ -1,0 +1,172 @@
+"""Scenario configs: loading, overrides, round trips, and clear errors for bad input."""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+import yaml
+
+import negenv
+from negenv.scenario import Scenario, ScenarioError, from_dict, load, to_dict, with_overrides
+
+
+@pytest.mark.parametrize("name", negenv.builtin_names())
+def test_builtin_round_trips_through_plain_data(name):
+    sc = load(name)
+    assert sc.name == name
+    assert from_dict(yaml.safe_load(yaml.safe_dump(to_dict(sc)))) == sc
+
+
+def test_all_six_scenarios_ship():
+    assert set(negenv.builtin_names()) >= {
+        "bilateral_asymmetric",
+        "multilateral_5",
+        "unmediated_5",
+        "lilliput",
+        "burden_sharing",
+        "rubinstein",
+    }
+
+
+def test_unmediated_5_is_multilateral_5_without_the_mediator():
+    a, b = load("multilateral_5"), load("unmediated_5")
+    assert (a.protocol, b.protocol) == ("mediated", "alternating_offers")
+    assert a.types == b.types and a.implementation == b.implementation
+    assert (a.decision_rule, a.quota, a.max_rounds) == (b.decision_rule, b.quota, b.max_rounds)
+
+
+def test_overrides_by_dots_and_double_underscores():
+    sc = with_overrides(
+        load("multilateral_5"),
+        {
+            "implementation.n_stages": 7,
+            "types__power__kind": "fixed",
+            "types__power__values": [1, 1, 1, 1, 1],
+        },
+    )
+    assert sc.implementation.n_stages == 7 and sc.types.power.values == (1, 1, 1, 1, 1)
+    env = negenv.parallel_env("multilateral_5", implementation__n_stages=2, max_rounds=5)
+    assert env.scenario.implementation.n_stages == 2 and env.scenario.max_rounds == 5
+
+
+def test_yaml_path_and_dict_and_object_load_the_same(tmp_path):
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump({"n_parties": 3, "n_issues": 2}))
+    from_path = negenv.parallel_env(str(path)).scenario
+    assert from_path.name == "mine" and from_path.n_parties == 3
+    assert (
+        negenv.parallel_env({"name": "mine", "n_parties": 3, "n_issues": 2}).scenario == from_path
+    )
+    assert negenv.parallel_env(from_path).scenario is from_path
+
+
+def test_types_are_drawn_within_their_ranges():
+    env = negenv.parallel_env("burden_sharing")
+    for seed in range(50):
+        env.reset(seed=seed)
+        s = env.core_state
+        assert s.power0.sum() == pytest.approx(1.0) and s.capability.sum() == pytest.approx(1.0)
+        assert np.all((s.batna0 >= 0) & (s.batna0 <= 0.95))
+        np.testing.assert_allclose(s.weight.sum(axis=2), 1.0)
+        # BATNA rises and perceived risk falls with power (no BATNA noise here)
+        order = np.argsort(s.power0[0])
+        assert np.all(np.diff(s.batna0[0][order]) >= 0) and np.all(np.diff(s.risk[0][order]) <= 0)
+
+
+BAD = [
+    ({"n_parties": 1}, "n_parties", "1", r"\[2, 64\]"),
+    ({"implementation": {"shock_prob": 1.5}}, "implementation.shock_prob", "1.5", r"\[0.0, 1.0\]"),
+    ({"mediator": {"budget": -1.0}}, "mediator.budget", "-1.0", r"\[0.0, 1000.0\]"),
+    ({"decision_rule": "plurality"}, "decision_rule", "plurality", "unanimity"),
+    (
+        {"n_parties": 2, "types": {"weights": [[0, 0, 0, 0], [1, 1, 1, 1]]}},
+        "types.weights",
+        "0, 0",
+        "positive sum",
+    ),
+    (
+        {"n_parties": 2, "types": {"power": {"kind": "fixed", "values": [0.0, 0.0]}}},
+        "types.power.values",
+        "0.0",
+        "normalised",
+    ),
+    ({"n_parties": "five"}, "n_parties", "five", "int"),
+    ({"ratification": {"enabled": "yes"}}, "ratification.enabled", "yes", "bool"),
+    ({"discount": 0.0}, "discount", "0.0", r"\(0.0, 1.0\]"),
+]
+
+
+@pytest.mark.parametrize("data, field, value, allowed", BAD)
+def test_invalid_scenarios_name_field_value_and_what_is_allowed(data, field, value, allowed):
+    with pytest.raises(ScenarioError) as err:
+        from_dict(data)
+    msg = str(err.value)
+    assert f"'{field}'" in msg and value in msg and re.search(allowed, msg), msg
+
+
+def test_unknown_yaml_key_is_named_with_the_allowed_keys(tmp_path):
+    path = tmp_path / "typo.yaml"
+    path.write_text("n_parties: 3\nimplementaton:\n  n_stages: 2\n")
+    with pytest.raises(
+        ScenarioError, match=r"'implementaton'.*allowed keys here: .*implementation"
+    ):
+        load(str(path))
+    path.write_text("implementation:\n  n_stage: 2\n")
+    with pytest.raises(ScenarioError, match=r"'implementation.n_stage'.*n_stages"):
+        load(str(path))
+
+
+def test_unknown_scenario_name_lists_the_builtins():
+    with pytest.raises(ScenarioError, match=r"unknown scenario name 'multilateral_9'.*lilliput"):
+        negenv.parallel_env("multilateral_9")
+
+
+def test_unknown_override_is_named():
+    with pytest.raises(ScenarioError, match=r"'implementation__n_stagez'.*n_stages"):
+        negenv.parallel_env("multilateral_5", implementation__n_stagez=3)
+
+
+def test_scenario_is_frozen():
+    sc = Scenario()
+    with pytest.raises(AttributeError):
+        sc.n_parties = 3
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"render_mode": "video"}, r"render_mode = 'video'.*ansi"),
+        ({"action_mode": "hybrid"}, r"action_mode = 'hybrid'.*discrete"),
+        ({"max_cycles": 0}, r"max_cycles = 0"),
+    ],
+)
+def test_bad_env_arguments(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        negenv.parallel_env("multilateral_5", **kwargs)
+
+
+def test_action_outside_the_space_names_the_agent_and_the_action():
+    env = negenv.parallel_env("multilateral_5")
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() for a in env.agents}
+    actions["party_3"] = np.array([0, 0, 0, 9, 1, 1, 1])
+    with pytest.raises(ValueError, match=r"action .*9.* of agent 'party_3' is outside"):
+        env.step(actions)
+    actions["party_3"] = env.action_space("party_3").sample()
+    actions["mediator"] = np.array([1.5, 0.0])
+    with pytest.raises(ValueError, match=r"agent 'mediator' is outside"):
+        env.step(actions)
+    del actions["mediator"]
+    with pytest.raises(ValueError, match=r"no action given for agents \['mediator'\]"):
+        env.step(actions)
+
+
+def test_continuous_action_out_of_range_is_refused():
+    env = negenv.parallel_env("unmediated_5", action_mode="continuous")
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() for a in env.agents}
+    actions["party_0"] = actions["party_0"] + 2.0
+    with pytest.raises(ValueError, match=r"agent 'party_0' is outside"):
+        env.step(actions)
