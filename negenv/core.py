@@ -329,7 +329,7 @@ def revise(sc: Scenario, s: State, a: Actions, noise: Noise, stays: Array, seen:
     if sc.mediated:  # the text moved the way a party asked in its last signal
         moved = xp.sign(text - s.proposal)[:, None, :]
         heard = (seen != 0) & (xp.sign(seen) == moved)
-        voice = voice + xp.where(stays[:, None], xp.sum(xp.astype(heard, voice.dtype), 2), 0)
+        voice = voice + xp.where(stays[:, None], xp.sum(xp.astype(heard, voice.dtype), axis=2), 0)
     else:
         proposer = xp.where(stays, recognise(sc, s.power, noise.recognise, round_), proposer)
     s = s.replace(

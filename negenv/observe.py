@@ -53,7 +53,7 @@ def static_features(sc: Scenario, lay: Layout, s: State) -> tuple[Array, Array]:
     xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
     eye = xp.broadcast_to(xp.eye(n, dtype=dt), (b, n, n))
-    party = xp.concat([eye, s.risk[..., None], s.capability[..., None], s.ideal, s.weight], 2)
+    party = xp.concat([eye, s.risk[..., None], s.capability[..., None], s.ideal, s.weight], axis=2)
     seen = [
         xp.reshape(s.seen_ideal, (b, n * k)),
         xp.reshape(s.seen_weight, (b, n * k)),
