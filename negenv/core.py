@@ -38,6 +38,8 @@ class Actions:
 class State:
     """Everything about B episodes. Fields are arrays with a leading batch dimension."""
 
+    key: Array  # (B,) int64 key of each episode's random draws
+    clock: Array  # (B,) steps taken: the counter of the next step's draws
     # private types as drawn at reset, and the mediator's view of them
     power0: Array
     ideal: Array
@@ -131,44 +133,44 @@ def guarantee_pool(sc: Scenario, monitoring: Array) -> Array:
     return xp.maximum(sc.mediator.budget - cost, 0.0)
 
 
-def reset_state(sc: Scenario, draw: TypeDraw, xp: Any = None, device: Any = None) -> State:
-    """The state at round 0 from drawn types; arrays in namespace ``xp`` (numpy by default)."""
-    import numpy as np
+def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
+    """The state at round 0 of episodes with int64 keys (B,) and their drawn types.
 
-    xp = xp if xp is not None else namespace(np.zeros(1))
-
-    def arr(a, dtype=None):
-        return xp.asarray(a, dtype=dtype, device=device) if device else xp.asarray(a, dtype=dtype)
-
-    b, n, k = draw.power.shape[0], sc.n_parties, sc.n_issues
-    f = arr(np.zeros((b, n)))
-    i = arr(np.zeros((b, n), dtype=np.int64))
+    Arrays live in the namespace, dtype and device of the draw.
+    """
+    xp = namespace(draw.power)
+    n = sc.n_parties
+    f = xp.zeros_like(draw.power)
+    i = xp.zeros_like(key[:, None] + xp.zeros((1, n), dtype=key.dtype, device=key.device))
     zb, ib = f[:, 0], i[:, 0]
-    power = arr(draw.power)
-    proposer = recognise(sc, power, arr(draw.recognise), ib) if not sc.mediated else ib - 1
+    power = draw.power
+    proposer = recognise(sc, power, draw.recognise, ib) if not sc.mediated else ib - 1
+    proposal = xp.zeros_like(draw.ideal[:, 0, :]) + sc.initial_proposal
     return State(
+        key=key,
+        clock=ib,
         power0=power,
-        ideal=arr(draw.ideal),
-        weight=arr(draw.weight),
-        batna0=arr(draw.batna),
-        risk=arr(draw.risk),
-        capability=arr(draw.capability),
-        seen_ideal=arr(draw.seen_ideal),
-        seen_weight=arr(draw.seen_weight),
-        seen_batna=arr(draw.seen_batna),
-        seen_risk=arr(draw.seen_risk),
+        ideal=draw.ideal,
+        weight=draw.weight,
+        batna0=draw.batna,
+        risk=draw.risk,
+        capability=draw.capability,
+        seen_ideal=draw.seen_ideal,
+        seen_weight=draw.seen_weight,
+        seen_batna=draw.seen_batna,
+        seen_risk=draw.seen_risk,
         power=power,
-        batna=arr(draw.batna),
+        batna=draw.batna,
         phase=ib + int(Phase.NEGOTIATE),
         status=ib + int(Status.RUNNING),
         round=ib,
         stage=ib,
         proposer=proposer,
-        proposal=arr(np.full((b, k), sc.initial_proposal)),
+        proposal=proposal,
         guarantee=f,
         monitoring=zb,
         agreed_round=ib - 1,
-        agreement=arr(np.zeros((b, k))),
+        agreement=xp.zeros_like(proposal),
         cover=f,
         agreed_monitoring=zb,
         stage_value=f,
@@ -176,7 +178,7 @@ def reset_state(sc: Scenario, draw: TypeDraw, xp: Any = None, device: Any = None
         credibility=zb + sc.mediator.credibility,
         hidden=ib,
         votes=i,
-        demands=arr(np.zeros((b, n, k))),
+        demands=xp.zeros_like(draw.ideal),
         coalition=i - 1,
         holdout=f != f,
         detected=i,
@@ -509,6 +511,7 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
     before = realised(s)
     negotiating = s.phase == int(Phase.NEGOTIATE)
     implementing = s.phase == int(Phase.IMPLEMENT)
+    s = s.replace(clock=s.clock + xp.astype(negotiating | implementing, s.clock.dtype))
     if bool(xp.any(negotiating)):
         s = negotiate(sc, s, a, noise, negotiating)
     if bool(xp.any(implementing)):

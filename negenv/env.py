@@ -10,7 +10,7 @@ from gymnasium.utils import seeding
 from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
-from negenv import core, observe
+from negenv import core, observe, rng
 from negenv.actions import ActionCodec
 from negenv.layout import MEDIATOR, Layout, Phase, party_names
 from negenv.outcome import outcome_batch, unbatch
@@ -161,6 +161,7 @@ class NegotiationEnv(ParallelEnv):
         self.agents: list[AgentID] = []
         self._build_spaces()
         self.np_random, self.np_random_seed = seeding.np_random(None)
+        self._episodes = 0
         self._state: core.State | None = None
         self.outcome: dict[str, Any] | None = None
         self._recorder = Recorder(self.scenario) if render_mode else None
@@ -200,9 +201,11 @@ class NegotiationEnv(ParallelEnv):
         )
 
     def _dummy_state(self) -> core.State:
-        return core.reset_state(
-            self.scenario, sample_types(self.scenario, np.random.default_rng(0))
-        )
+        return self._fresh_state(0)
+
+    def _fresh_state(self, key: int) -> core.State:
+        keys = np.asarray([key], dtype=np.int64)
+        return core.reset_state(self.scenario, keys, sample_types(self.scenario, keys))
 
     def observation_space(self, agent: AgentID) -> spaces.Space:
         return self._obs_spaces[agent]
@@ -212,9 +215,24 @@ class NegotiationEnv(ParallelEnv):
 
     # ------------------------------------------------------------------------ reset/step
     def reset(self, seed: int | None = None, options: dict | None = None):
+        """Start an episode; ``options={"key": k}`` replays the episode with key k.
+
+        The k-th episode after ``reset(seed=s)`` has key ``rng.episode_keys(s, [0], [k])``,
+        the same as batch slot 0 of the batched env, so every backend replays it.
+        """
         if seed is not None:
             self.np_random, self.np_random_seed = seeding.np_random(seed)
-        self._state = core.reset_state(self.scenario, sample_types(self.scenario, self.np_random))
+            self._episodes = 0
+        key = (options or {}).get("key")
+        if key is None:
+            base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
+            key = int(
+                rng.episode_keys(base, np.zeros(1, np.int64), np.full(1, self._episodes, np.int64))[
+                    0
+                ]
+            )
+            self._episodes += 1
+        self._state = self._fresh_state(key)
         self._static = observe.static_features(self.scenario, self.layout, self._state)
         self.agents = list(self.possible_agents)
         self.outcome, self._steps = None, 0
@@ -230,7 +248,8 @@ class NegotiationEnv(ParallelEnv):
         party, mediator = self._gather(actions)
         illegal = self.codec.illegal(party, mediator, self._masks)
         decoded = self.codec.decode(self._state, party, mediator)
-        noise = draw_noise(self.np_random, 1, len(self.parties))
+        s = self._state
+        noise = draw_noise(s.key, s.clock, len(self.parties), s.trust.dtype)
         before = self._state
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
         self._steps += 1

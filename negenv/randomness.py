@@ -1,95 +1,111 @@
-"""All randomness of an episode, drawn from an injected generator.
+"""All randomness of an episode, drawn from its counter-based key (:mod:`negenv.rng`).
 
 The rules never draw: :func:`sample_types` draws the private types at reset and
-:func:`draw_noise` draws one step's uniform noise, and both are handed to the pure rules.
-Draws are made per batch element in a fixed order, so element b depends only on its own
-generator stream.
+:func:`draw_noise` draws the uniform noise of an episode's step t, and both are handed to the
+pure rules. Every draw is a function of the episode's key and a counter, so element b of a
+batch gets the same draws as the same episode run alone, on numpy or torch.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import numpy as np
-
+from negenv import rng
+from negenv.backend import namespace
 from negenv.scenario import Scenario
 
+Array = Any
 BATNA_MAX = 0.95
+
+# counters of the reset draws; step t uses counter t >= 0
+_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RECOGNISE = -1, -2, -3, -4, -5, -9
 
 
 @dataclass(frozen=True)
 class TypeDraw:
-    """Private types (batch-first numpy arrays) and the mediator's view of them."""
+    """Private types (batch-first arrays) and the mediator's view of them."""
 
-    power: np.ndarray  # (B, N), sums to 1
-    ideal: np.ndarray  # (B, N, K) in [0, 1]
-    weight: np.ndarray  # (B, N, K), rows sum to 1
-    batna: np.ndarray  # (B, N) in [0, BATNA_MAX]
-    risk: np.ndarray  # (B, N) in [0, 1]
-    capability: np.ndarray  # (B, N), sums to 1
-    seen_ideal: np.ndarray
-    seen_weight: np.ndarray
-    seen_batna: np.ndarray
-    seen_risk: np.ndarray
-    recognise: np.ndarray  # (B,) noise for recognising the first proposer
+    power: Array  # (B, N), sums to 1
+    ideal: Array  # (B, N, K) in [0, 1]
+    weight: Array  # (B, N, K), rows sum to 1
+    batna: Array  # (B, N) in [0, BATNA_MAX]
+    risk: Array  # (B, N) in [0, 1]
+    capability: Array  # (B, N), sums to 1
+    seen_ideal: Array
+    seen_weight: Array
+    seen_batna: Array
+    seen_risk: Array
+    recognise: Array  # (B,) noise for recognising the first proposer
 
 
-def _power(sc: Scenario, rng: np.random.Generator, b: int) -> np.ndarray:
-    n, spec = sc.n_parties, sc.types.power
+def _fixed(xp: Any, values: Any, key: Array, dtype: Any) -> Array:
+    v = xp.asarray(values, dtype=dtype, device=key.device)
+    return xp.broadcast_to(v[None], (key.shape[0], *v.shape))
+
+
+def _power(sc: Scenario, key: Array, dtype: Any) -> Array:
+    xp, n, spec = namespace(key), sc.n_parties, sc.types.power
     if spec.kind == "fixed":
-        p = np.broadcast_to(np.asarray(spec.values, dtype=float), (b, n))
+        p = _fixed(xp, spec.values, key, dtype)
     elif spec.kind == "dirichlet":
-        p = rng.dirichlet(np.full(n, spec.concentration), size=b)
+        p = rng.dirichlet(key, _POWER, spec.concentration, (n,), dtype)
     else:
-        p = np.exp(spec.sigma * rng.standard_normal((b, n)))
-    p = np.maximum(p, 1e-9)  # a Dirichlet draw can underflow to exactly 0
-    return p / p.sum(axis=1, keepdims=True)
+        p = xp.exp(spec.sigma * rng.normal(key, _POWER, (n,), dtype))
+    p = xp.maximum(p, 1e-9)  # keep every party's power positive
+    return p / xp.sum(p, axis=1, keepdims=True)
 
 
-def _weights(sc: Scenario, rng: np.random.Generator, b: int) -> np.ndarray:
+def sample_types(sc: Scenario, key: Array, dtype: Any = None) -> TypeDraw:
+    """Draw every party's private type for episodes with int64 keys (B,)."""
+    xp = namespace(key)
+    dtype = dtype if dtype is not None else xp.float64
     n, k, t = sc.n_parties, sc.n_issues, sc.types
-    if t.weights is not None:
-        w = np.broadcast_to(np.asarray(t.weights, dtype=float), (b, n, k))
-    else:
-        w = rng.dirichlet(np.full(k, t.weight_concentration), size=(b, n))
-    return w / w.sum(axis=2, keepdims=True)
-
-
-def sample_types(sc: Scenario, rng: np.random.Generator, batch: int = 1) -> TypeDraw:
-    """Draw every party's private type for ``batch`` episodes."""
-    n, k, t = sc.n_parties, sc.n_issues, sc.types
-    power = _power(sc, rng, batch)
+    power = _power(sc, key, dtype)
     if t.ideals is not None:
-        ideal = np.broadcast_to(np.asarray(t.ideals, dtype=float), (batch, n, k)).copy()
+        ideal = _fixed(xp, t.ideals, key, dtype)
     else:
-        ideal = 0.5 + t.conflict * (rng.random((batch, n, k)) - 0.5)
-    weight = _weights(sc, rng, batch)
-    noise = t.batna_noise * rng.standard_normal((batch, n))
-    batna = np.clip(t.batna_base + t.batna_slope * power + noise, 0.0, BATNA_MAX)
-    risk = np.clip(t.risk_base - t.risk_slope * power, 0.0, 1.0)
+        u = xp.reshape(rng.uniform(key, _IDEAL, n * k, dtype), (-1, n, k))
+        ideal = 0.5 + t.conflict * (u - 0.5)
+    if t.weights is not None:
+        weight = _fixed(xp, t.weights, key, dtype)
+        weight = weight / xp.sum(weight, axis=2, keepdims=True)
+    else:
+        weight = rng.dirichlet(key, _WEIGHT, t.weight_concentration, (n, k), dtype)
+    batna = t.batna_base + t.batna_slope * power
+    if t.batna_noise > 0:
+        batna = batna + t.batna_noise * rng.normal(key, _BATNA, (n,), dtype)
+    batna = xp.minimum(xp.maximum(batna, 0.0), BATNA_MAX)
+    risk = xp.minimum(xp.maximum(t.risk_base - t.risk_slope * power, 0.0), 1.0)
     cap = power**t.capability_exponent
-    cap = cap / cap.sum(axis=1, keepdims=True)
-    seen = _mediator_view(sc, rng, ideal, weight, batna, risk)
-    return TypeDraw(power, ideal, weight, batna, risk, cap, *seen, rng.random(batch))
+    cap = cap / xp.sum(cap, axis=1, keepdims=True)
+    seen = _mediator_view(sc, key, ideal, weight, batna, risk)
+    recognise = rng.uniform(key, _RECOGNISE, 1, dtype)[:, 0]
+    return TypeDraw(power, ideal, weight, batna, risk, cap, *seen, recognise)
 
 
-def _mediator_view(sc, rng, ideal, weight, batna, risk):
-    info, eps = sc.mediator.information, sc.mediator.type_noise
+def _mediator_view(sc: Scenario, key: Array, ideal, weight, batna, risk):
+    xp, info, eps = namespace(key), sc.mediator.information, sc.mediator.type_noise
     if info == "exact":
-        return ideal.copy(), weight.copy(), batna.copy(), risk.copy()
+        return ideal, weight, batna, risk
     if info == "none":
         return (
-            np.zeros_like(ideal),
-            np.zeros_like(weight),
-            np.zeros_like(batna),
-            np.zeros_like(risk),
+            xp.zeros_like(ideal),
+            xp.zeros_like(weight),
+            xp.zeros_like(batna),
+            xp.zeros_like(risk),
         )
-    seen_w = np.maximum(weight + eps * rng.standard_normal(weight.shape), 0.0) + 1e-9
+    b, n, k = ideal.shape
+    z = rng.normal(key, _SEEN, (2 * n * k + 2 * n,), ideal.dtype)
+    z_ideal = xp.reshape(z[:, : n * k], (b, n, k))
+    z_weight = xp.reshape(z[:, n * k : 2 * n * k], (b, n, k))
+    z_batna, z_risk = z[:, 2 * n * k : 2 * n * k + n], z[:, 2 * n * k + n :]
+    seen_w = xp.maximum(weight + eps * z_weight, 0.0) + 1e-9
     return (
-        np.clip(ideal + eps * rng.standard_normal(ideal.shape), 0.0, 1.0),
-        seen_w / seen_w.sum(axis=2, keepdims=True),
-        np.clip(batna + eps * rng.standard_normal(batna.shape), 0.0, 1.0),
-        np.clip(risk + eps * rng.standard_normal(risk.shape), 0.0, 1.0),
+        xp.minimum(xp.maximum(ideal + eps * z_ideal, 0.0), 1.0),
+        seen_w / xp.sum(seen_w, axis=2, keepdims=True),
+        xp.minimum(xp.maximum(batna + eps * z_batna, 0.0), 1.0),
+        xp.minimum(xp.maximum(risk + eps * z_risk, 0.0), 1.0),
     )
 
 
@@ -97,21 +113,14 @@ def _mediator_view(sc, rng, ideal, weight, batna, risk):
 class Noise:
     """One step's uniform [0, 1) noise, batch-first."""
 
-    ratify: np.ndarray  # (B, N) audience decisions
-    detect: np.ndarray  # (B, N) monitoring detects a defection when below m
-    honour: np.ndarray  # (B, N) a guarantee claim is honoured when below kappa
-    shock: np.ndarray  # (B, N) a shock hits when below shock_prob
-    recognise: np.ndarray  # (B,) next proposer under power recognition
+    ratify: Array  # (B, N) audience decisions
+    detect: Array  # (B, N) monitoring detects a defection when below m
+    honour: Array  # (B, N) a guarantee claim is honoured when below kappa
+    shock: Array  # (B, N) a shock hits when below shock_prob
+    recognise: Array  # (B,) next proposer under power recognition
 
 
-def noise_width(n: int) -> int:
-    return 4 * n + 1
-
-
-def split_noise(u, n: int) -> Noise:
-    """Slice a (B, 4N+1) uniform array (numpy or torch) into the named noise fields."""
+def draw_noise(key: Array, clock: Array, n: int, dtype: Any) -> Noise:
+    """The noise of step ``clock`` (B,) of episodes with keys (B,)."""
+    u = rng.uniform(key, clock, 4 * n + 1, dtype)
     return Noise(u[:, :n], u[:, n : 2 * n], u[:, 2 * n : 3 * n], u[:, 3 * n : 4 * n], u[:, 4 * n])
-
-
-def draw_noise(rng: np.random.Generator, batch: int, n: int) -> Noise:
-    return split_noise(rng.random((batch, noise_width(n))), n)

@@ -58,7 +58,8 @@ def scenario(**fields) -> Scenario:
 
 
 def start(sc: Scenario) -> core.State:
-    return core.reset_state(sc, sample_types(sc, np.random.default_rng(0)))
+    key = np.zeros(1, dtype=np.int64)
+    return core.reset_state(sc, key, sample_types(sc, key))
 
 
 def implementing(
