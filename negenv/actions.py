@@ -103,12 +103,17 @@ class ActionCodec:
         party_t, med_t = (
             templates
             if templates is not None
-            else (xp.asarray(self.party_templates), xp.asarray(self.mediator_templates))
+            else (
+                xp.asarray(self.party_templates, device=s.phase.device),
+                xp.asarray(self.mediator_templates, device=s.phase.device),
+            )
         )
         neg = s.phase == int(Phase.NEGOTIATE)
         code = xp.where(neg, 0, xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))[:, None]
         party_code = code + xp.astype(
-            neg[:, None] & (xp.arange(self.sc.n_parties) == s.proposer[:, None]), code.dtype
+            neg[:, None]
+            & (xp.arange(self.sc.n_parties, device=s.phase.device) == s.proposer[:, None]),
+            code.dtype,
         )
         return party_t[party_code], med_t[xp.astype(~neg, code.dtype)]
 
@@ -116,20 +121,22 @@ class ActionCodec:
         """(B, N+1) flags: an agent chose a masked option (discrete mode; never in Box mode)."""
         xp = namespace(masks[0])
         b, n, width = masks[0].shape
+        dev = masks[0].device
         if self.continuous:
-            return xp.zeros((b, n + 1), dtype=xp.bool)
-        rows = xp.reshape(xp.arange(b * n) * width, (b, n, 1))
+            return xp.zeros((b, n + 1), dtype=xp.bool, device=dev)
+        rows = xp.reshape(xp.arange(b * n, device=dev) * width, (b, n, 1))
         chosen = xp.take(
-            xp.reshape(masks[0], (-1,)), xp.reshape(rows + party + xp.asarray(self.offsets), (-1,))
+            xp.reshape(masks[0], (-1,)),
+            xp.reshape(rows + party + xp.asarray(self.offsets, device=dev), (-1,)),
         )
         bad = xp.any(xp.reshape(chosen, party.shape) == 0, axis=2)
         if mediator is None:
-            return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool)], axis=1)
+            return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool, device=dev)], axis=1)
         width = masks[1].shape[1]
-        rows = xp.reshape(xp.arange(b) * width, (b, 1))
+        rows = xp.reshape(xp.arange(b, device=dev) * width, (b, 1))
         chosen = xp.take(
             xp.reshape(masks[1], (-1,)),
-            xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets), (-1,)),
+            xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets, device=dev), (-1,)),
         )
         med_bad = xp.any(xp.reshape(chosen, mediator.shape) == 0, axis=1)
         return xp.concat([bad, med_bad[:, None]], axis=1)
@@ -151,7 +158,9 @@ class ActionCodec:
             med = (s.proposal, s.guarantee, s.monitoring)
         else:
             target = mediator[:, k]
-            onehot = xp.astype(target[:, None] - 1 == xp.arange(self.lay.n), dt)
+            onehot = xp.astype(
+                target[:, None] - 1 == xp.arange(self.lay.n, device=s.proposal.device), dt
+            )
             eta = sc.mediator.guarantee_step
             med = (
                 _unit(xp, s.proposal + sc.move_step * (xp.astype(mediator[:, :k], dt) - 1.0)),

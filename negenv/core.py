@@ -208,7 +208,7 @@ def group_all(flags: Array, coalition: Array, c: int) -> tuple[Array, Array]:
     xp = namespace(flags)
     if c == 0:
         return flags, flags & ~flags
-    member = coalition[..., None] == xp.arange(c)  # (B, N, C)
+    member = coalition[..., None] == xp.arange(c, device=coalition.device)  # (B, N, C)
     size = xp.sum(xp.astype(member, coalition.dtype), axis=1)
     yes = xp.sum(xp.astype(member & flags[..., None], coalition.dtype), axis=1)
     idx = xp.maximum(coalition, 0)
@@ -222,7 +222,9 @@ def coalition_signal(demand: Array, power: Array, coalition: Array, c: int) -> A
     xp = namespace(demand)
     if c == 0:
         return demand
-    member = xp.astype(coalition[..., None] == xp.arange(c), demand.dtype)  # (B, N, C)
+    member = xp.astype(
+        coalition[..., None] == xp.arange(c, device=demand.device), demand.dtype
+    )  # (B, N, C)
     weight = member * power[..., None]
     mix = xp.sum(weight[..., None] * demand[:, :, None, :], axis=1)  # (B, C, K)
     mix = mix / xp.maximum(xp.sum(weight, axis=1), 1e-12)[..., None]
@@ -413,7 +415,7 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     fell = im.trust_loss * (n_det + im.late_factor * xp.astype(s.hidden, dt))
     calm = (n_det + n_hid) == 0
     trust = xp.minimum(
-        xp.maximum(s.trust - fell + xp.where(calm, im.trust_recovery, 0.0), 0.0), 1.0
+        xp.maximum(s.trust - fell + im.trust_recovery * xp.astype(calm, dt), 0.0), 1.0
     )
     stage = s.stage + xp.astype(active, s.stage.dtype)
     done = active & (stage >= im.n_stages)
@@ -428,7 +430,8 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
         value=s.value + xp.where(col, s.stage_value, 0.0),
         temptation=s.temptation + gain,
         loss=s.loss + loss,
-        sanction=s.sanction + xp.where(detected, im.sanction, 0.0),
+        sanction=s.sanction + im.sanction * xp.astype(detected, dt),  # no scalar-only where:
+        # torch would make it float32
         compensation=s.compensation + paid,
         fallback=s.fallback + relapse,
         cover=s.cover - paid,

@@ -37,10 +37,10 @@ def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
         xp.astype(s.votes, dt),
     ]
     if not lay.mediated:
-        parts.append(xp.astype(s.proposer[:, None] == xp.arange(n), dt))
+        parts.append(xp.astype(s.proposer[:, None] == xp.arange(n, device=s.trust.device), dt))
     parts += [xp.astype(s.detected, dt) / stages, xp.astype(s.holdout, dt)]
     if lay.c > 0:
-        member = xp.astype(s.coalition[..., None] == xp.arange(lay.c), dt)
+        member = xp.astype(s.coalition[..., None] == xp.arange(lay.c, device=s.trust.device), dt)
         parts.append(xp.reshape(member, (b, n * lay.c)))
     return parts
 
@@ -52,7 +52,7 @@ def static_features(sc: Scenario, lay: Layout, s: State) -> tuple[Array, Array]:
     """
     xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
-    eye = xp.broadcast_to(xp.eye(n, dtype=dt), (b, n, n))
+    eye = xp.broadcast_to(xp.eye(n, dtype=dt, device=s.trust.device), (b, n, n))
     party = xp.concat([eye, s.risk[..., None], s.capability[..., None], s.ideal, s.weight], axis=2)
     seen = [
         xp.reshape(s.seen_ideal, (b, n * k)),

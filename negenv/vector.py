@@ -1,0 +1,233 @@
+"""The batched shell: ``num_envs`` episodes of one scenario as torch tensors on any device.
+
+It runs the very rules of the PettingZoo env (:mod:`negenv.core`) over a leading batch
+dimension. Roles are ``"party"`` (tensors shaped ``(B, N, ...)``) and ``"mediator"``
+(``(B, ...)``, mediated scenarios only). Finished episodes reset in the same step
+(Gymnasium's ``SAME_STEP`` autoreset): the step returns the first observation of the new
+episode and hands the final observation and the outcome records of the finished ones in
+``info``. Episode b of ``reset(seed)`` draws with key ``rng.episode_keys(seed, b, k)`` for its
+k-th episode, so its trajectory does not depend on ``num_envs`` or the device, and equals
+the PettingZoo env's episode with that key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from array_api_compat import array_namespace
+
+from negenv import core, observe, rng
+from negenv.actions import ActionCodec
+from negenv.layout import Layout, Phase
+from negenv.outcome import outcome_batch
+from negenv.randomness import draw_noise, sample_types
+from negenv.scenario import Scenario, load, with_overrides
+
+TensorDict = dict[str, Any]
+ROLES = ("party", "mediator")
+
+
+def _device(device: str | torch.device) -> torch.device:
+    try:
+        dev = torch.device(device)
+        torch.empty(0, device=dev)
+    except (RuntimeError, AssertionError) as err:
+        raise ValueError(f"device = {device!r} is not available here: {err}") from None
+    return dev
+
+
+class VectorNegotiationEnv:
+    """``num_envs`` negotiations stepped at once; see the module docstring.
+
+    Args:
+        scenario: a built-in name, YAML path, dict or :class:`Scenario`.
+        num_envs: batch size B.
+        device: a torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
+        action_mode: ``"discrete"`` (int64 MultiDiscrete rows) or ``"continuous"`` (floats).
+        dtype: float dtype of the state and observations (float64 matches the PettingZoo env
+            bit for bit; float32 is the fast default).
+        max_cycles: step cap per episode (truncation), or None.
+        autoreset: reset finished episodes inside ``step`` (off for the TorchRL view, which
+            resets through ``reset(mask=...)``).
+        check_actions: verify action ranges every step (one device sync per role).
+        **overrides: scenario fields, as for :func:`negenv.parallel_env`.
+    """
+
+    metadata = {"autoreset_mode": "same_step"}
+
+    def __init__(
+        self,
+        scenario: str | Scenario | dict = "multilateral_5",
+        num_envs: int = 1024,
+        device: str | torch.device = "cpu",
+        action_mode: str = "discrete",
+        dtype: torch.dtype = torch.float32,
+        max_cycles: int | None = None,
+        autoreset: bool = True,
+        check_actions: bool = True,
+        **overrides: Any,
+    ):
+        sc = load(scenario)
+        self.scenario = with_overrides(sc, overrides) if overrides else sc
+        if not isinstance(num_envs, int) or num_envs < 1:
+            raise ValueError(f"num_envs = {num_envs!r} is invalid: must be an int >= 1")
+        if action_mode not in ("discrete", "continuous"):
+            raise ValueError(f"action_mode = {action_mode!r} is invalid: discrete or continuous")
+        if dtype not in (torch.float32, torch.float64):
+            raise ValueError(f"dtype = {dtype!r} is invalid: torch.float32 or torch.float64")
+        self.num_envs, self.device, self.dtype = num_envs, _device(device), dtype
+        self.max_cycles, self.autoreset, self.check_actions = max_cycles, autoreset, check_actions
+        self.layout = Layout.of(self.scenario)
+        self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
+        self.action_mode = action_mode
+        self.roles = ROLES if self.scenario.mediated else ROLES[:1]
+        self._xp = array_namespace(torch.zeros(1))
+        self._templates = tuple(
+            torch.as_tensor(t, device=self.device)
+            for t in (self.codec.party_templates, self.codec.mediator_templates)
+        )
+        self._slots = torch.arange(num_envs, device=self.device)
+        self.state: core.State | None = None
+
+    # ---------------------------------------------------------------------- shapes
+    def action_shape(self, role: str) -> tuple[int, ...]:
+        lay, party = self.layout, role == "party"
+        if self.action_mode == "discrete":
+            width = len(lay.party_nvec if party else lay.mediator_nvec)
+        else:
+            width = (lay.party_box if party else lay.mediator_box).size
+        return (self.num_envs, lay.n, width) if party else (self.num_envs, width)
+
+    def action_bounds(self, role: str) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inclusive (low, high) per action component."""
+        lay, party = self.layout, role == "party"
+        if self.action_mode == "discrete":
+            nvec = torch.as_tensor(lay.party_nvec if party else lay.mediator_nvec)
+            return torch.zeros_like(nvec), nvec - 1
+        size = (lay.party_box if party else lay.mediator_box).size
+        low = torch.zeros(size, dtype=self.dtype)
+        if party:
+            low[lay.party_box["demand"]] = -1.0
+        return low, torch.ones(size, dtype=self.dtype)
+
+    # ----------------------------------------------------------------------- reset
+    def _fresh(self, slots: torch.Tensor, episodes: torch.Tensor) -> core.State:
+        keys = rng.episode_keys(self._seed, slots, episodes)
+        return core.reset_state(self.scenario, keys, sample_types(self.scenario, keys, self.dtype))
+
+    def reset(self, seed: int = 0) -> TensorDict:
+        """Start episode 0 in every slot; returns observations by role."""
+        self._seed = seed
+        self._episodes = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
+        self.state = self._fresh(self._slots, self._episodes)
+        self._static = observe.static_features(self.scenario, self.layout, self.state)
+        return self._observe()
+
+    def reset_where(self, mask: torch.Tensor) -> TensorDict:
+        """Start the next episode in the slots where ``mask`` (B,) is true."""
+        idx = torch.nonzero(mask).squeeze(1)
+        if idx.numel():
+            self._episodes = self._episodes + mask.to(torch.int64)
+            fresh = self._fresh(idx, self._episodes[idx])
+            self.state = core.State(
+                **{
+                    name: value.index_copy(0, idx, getattr(fresh, name))
+                    for name, value in self.state.__dict__.items()
+                }
+            )
+            self._static = observe.static_features(self.scenario, self.layout, self.state)
+        return self._observe()
+
+    # ------------------------------------------------------------------------ step
+    def step(self, actions: TensorDict):
+        """Advance every episode one step.
+
+        Args:
+            actions: ``{"party": (B, N, A), "mediator": (B, A')}`` tensors on the device.
+
+        Returns:
+            observations, rewards ``{"party": (B, N), "mediator": (B,)}``, terminated (B,),
+            truncated (B,), info with ``illegal_action`` (B, N+1) and, when an episode ended,
+            ``done`` (B,), ``final_observation`` and ``outcome`` (numpy records of the ended
+            episodes, in slot order, with their ``slot``).
+        """
+        if self.state is None:
+            raise RuntimeError("step() called before reset()")
+        party, mediator = self._check(actions)
+        s = self.state
+        illegal = self.codec.illegal(party, mediator, self._masks)
+        decoded = self.codec.decode(s, party, mediator)
+        noise = draw_noise(s.key, s.clock, self.layout.n, self.dtype)
+        self.state, party_r, med_r = core.step_state(self.scenario, s, decoded, noise)
+        terminated = self.state.phase == int(Phase.DONE)
+        truncated = torch.zeros_like(terminated)
+        if self.max_cycles is not None:
+            truncated = ~terminated & (self.state.clock >= self.max_cycles)
+        rewards = {"party": party_r, "mediator": med_r}
+        info: dict[str, Any] = {"illegal_action": illegal}
+        done = terminated | truncated
+        if bool(done.any()):
+            obs = self._observe()
+            idx = torch.nonzero(done).squeeze(1)
+            ended = core.State(**{k: v[idx] for k, v in self.state.__dict__.items()})
+            info["outcome"] = outcome_batch(self.scenario, ended, truncated[idx])
+            info["outcome"]["slot"] = idx.cpu().numpy()
+            info["done"], info["final_observation"] = done, obs
+            if self.autoreset:
+                return self.reset_where(done), rewards, terminated, truncated, info
+            return obs, rewards, terminated, truncated, info
+        return self._observe(), rewards, terminated, truncated, info
+
+    def _check(self, actions: TensorDict) -> tuple[torch.Tensor, torch.Tensor | None]:
+        out = []
+        for role in self.roles:
+            if role not in actions:
+                raise ValueError(f"no actions for role {role!r}; roles: {list(self.roles)}")
+            a, shape = actions[role], self.action_shape(role)
+            want = torch.int64 if self.action_mode == "discrete" else self.dtype
+            if not isinstance(a, torch.Tensor) or tuple(a.shape) != shape or a.dtype != want:
+                got = (tuple(a.shape), a.dtype) if isinstance(a, torch.Tensor) else type(a)
+                raise ValueError(
+                    f"actions of role {role!r} must be a {want} tensor of shape {shape}; got {got}"
+                )
+            if a.device != self.device:
+                raise ValueError(
+                    f"actions of role {role!r} are on {a.device}, the env on {self.device}"
+                )
+            if self.check_actions:
+                low, high = (t.to(self.device) for t in self.action_bounds(role))
+                if bool(((a < low) | (a > high)).any()):
+                    raise ValueError(
+                        f"actions of role {role!r} out of range: each component "
+                        f"must lie in [{low.tolist()}, {high.tolist()}]"
+                    )
+            out.append(a)
+        return out[0], (out[1] if len(out) > 1 else None)
+
+    # --------------------------------------------------------------------- observe
+    def _observe(self) -> TensorDict:
+        party, mediator = observe.observations(self.scenario, self.layout, self.state, self._static)
+        self._masks = self.codec.masks(self.state, self._templates)
+        obs = {"party": {"observation": party, "action_mask": self._masks[0]}}
+        if mediator is not None:
+            obs["mediator"] = {"observation": mediator, "action_mask": self._masks[1]}
+        return obs
+
+    def global_state(self) -> torch.Tensor:
+        """(B, D) state vectors for centralised critics (the PettingZoo env's ``state()``)."""
+        return observe.global_state(self.scenario, self.layout, self.state)
+
+    def state_bytes(self) -> int:
+        """Bytes of state held per environment."""
+        total = sum(v.element_size() * v.numel() for v in self.state.__dict__.values())
+        total += sum(v.element_size() * v.numel() for v in self._static)
+        return total // self.num_envs
+
+
+def to_numpy(tree: Any) -> Any:
+    """Nested dicts of tensors as numpy arrays (for tests and reports)."""
+    if isinstance(tree, dict):
+        return {k: to_numpy(v) for k, v in tree.items()}
+    return tree.detach().cpu().numpy() if isinstance(tree, torch.Tensor) else np.asarray(tree)

@@ -1,0 +1,195 @@
+"""The batched torch env: an oracle against the PettingZoo env, seeding, auto-reset, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import negenv
+from negenv import rng
+from negenv.layout import MEDIATOR
+from negenv.vector import VectorNegotiationEnv
+
+SCENARIOS = negenv.builtin_names()
+
+
+def random_actions(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator,
+                   defect_p: float = 0.5) -> dict:
+    """Uniform masked actions, except that a party allowed to defect does so w.p. defect_p."""
+    acts = {}
+    for role in venv.roles:
+        mask = obs[role]["action_mask"]
+        if venv.action_mode == "continuous":
+            low, high = venv.action_bounds(role)
+            u = torch.rand(venv.action_shape(role), generator=gen, dtype=venv.dtype)
+            acts[role] = low + (high - low) * u
+            continue
+        nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
+        scores = torch.rand(mask.shape, generator=gen, dtype=torch.float64) + mask
+        acts[role] = torch.stack([p.argmax(-1) for p in torch.split(scores, list(nvec), -1)], -1)
+        if role == "party":
+            u = torch.rand(mask.shape[:2], generator=gen, dtype=torch.float64)
+            acts[role][..., 1] = ((mask[..., 3] == 1) & (u < defect_p)).long()
+    return acts
+
+
+def as_dict(env, acts: dict, b: int) -> dict:
+    out = {p: acts["party"][b, i].numpy() for i, p in enumerate(env.parties)}
+    if env.scenario.mediated:
+        out[MEDIATOR] = acts["mediator"][b].numpy()
+    return out
+
+
+def check_obs(env, pz_obs: dict, obs: dict, b: int) -> None:
+    for i, agent in enumerate(env.possible_agents):
+        role, row = ("mediator", (b,)) if agent == MEDIATOR else ("party", (b, i))
+        want = obs[role]["observation"][row].numpy().astype(np.float32)
+        np.testing.assert_array_equal(pz_obs[agent]["observation"], want, err_msg=agent)
+        np.testing.assert_array_equal(pz_obs[agent]["action_mask"],
+                                      obs[role]["action_mask"][row].numpy(), err_msg=agent)
+
+
+def check_record(pz: dict, batch: dict, row: int) -> None:
+    for field, value in batch.items():
+        if field == "slot":
+            continue
+        got, want = pz[field], value[row]
+        if isinstance(want, np.ndarray) and want.dtype.kind == "f" or isinstance(got, float):
+            np.testing.assert_allclose(got, want, atol=1e-9, err_msg=field)
+        else:
+            np.testing.assert_array_equal(got, want, err_msg=field)
+
+
+def run_oracle(name: str, mode: str, b_envs: int, steps: int, seed: int,
+               defect_p: float = 0.5) -> set[str]:
+    """Step the batched env and one PettingZoo env per slot with the same actions, checking
+    every observation, mask, reward, flag and outcome record; return the events seen."""
+    venv = VectorNegotiationEnv(name, num_envs=b_envs, action_mode=mode, dtype=torch.float64)
+    obs = venv.reset(seed=seed)
+    envs = [negenv.parallel_env(name, action_mode=mode) for _ in range(b_envs)]
+    episodes = [0] * b_envs
+    for b, env in enumerate(envs):
+        key = rng.episode_keys(seed, np.array([b]), np.array([0]))[0]
+        check_obs(env, env.reset(options={"key": int(key)})[0], obs, b)
+    gen = torch.Generator().manual_seed(seed)
+    seen: set[str] = set()
+    for _ in range(steps):
+        acts = random_actions(venv, obs, gen, defect_p)
+        coalition = venv.state.coalition.clone()
+        obs, rewards, terminated, truncated, info = venv.step(acts)
+        kept = (coalition >= 0) & (acts["party"][..., 2] == 0) if mode == "discrete" else None
+        for b, env in enumerate(envs):
+            pz_obs, pz_r, pz_term, pz_trunc, pz_info = env.step(as_dict(env, acts, b))
+            party_r = [pz_r[p] for p in env.parties]
+            np.testing.assert_allclose(party_r, rewards["party"][b].numpy(), atol=1e-9)
+            if env.scenario.mediated:
+                assert pz_r[MEDIATOR] == pytest.approx(float(rewards["mediator"][b]), abs=1e-9)
+            assert pz_term["party_0"] == bool(terminated[b])
+            assert pz_trunc["party_0"] == bool(truncated[b])
+            if kept is not None and bool((kept[b] & (env.core_state.coalition[0] == -1)).any()):
+                seen.add("coalition_split")
+            if env.agents:
+                check_obs(env, pz_obs, obs, b)
+                continue
+            row = int(np.flatnonzero(info["outcome"]["slot"] == b)[0])
+            check_record(env.outcome, info["outcome"], row)
+            seen.add(env.outcome["status"])
+            seen |= {"agreement"} if env.outcome["agreed_round"] >= 0 else set()
+            seen |= {"ratification_failure"} if env.outcome["ratification_failures"] else set()
+            seen |= {"defection"} if env.outcome["defections_detected"].sum() else set()
+            episodes[b] += 1
+            key = rng.episode_keys(seed, np.array([b]), np.array([episodes[b]]))[0]
+            check_obs(env, env.reset(options={"key": int(key)})[0], obs, b)
+    assert sum(episodes) >= b_envs  # the comparison crossed episode boundaries
+    return seen
+
+
+@pytest.mark.parametrize("mode", ["discrete", "continuous"])
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_batched_env_matches_the_pettingzoo_env_step_for_step(name, mode):
+    seen = run_oracle(name, mode, b_envs=12, steps=80, seed=5)
+    endings = seen & {"completed", "collapsed", "breakdown"}
+    assert "agreement" in seen and (len(endings) >= 2 or name == "rubinstein"), seen
+
+
+def test_oracle_covers_every_phase():
+    seen = run_oracle("lilliput", "discrete", b_envs=40, steps=60, seed=2, defect_p=0.1)
+    assert {"agreement", "completed", "collapsed", "breakdown", "ratification_failure",
+            "defection", "coalition_split"} <= seen, seen
+
+
+def test_same_seed_same_batch_and_independent_of_batch_size():
+    def run(num_envs: int, seed: int, slots: int = 3) -> list:
+        venv = VectorNegotiationEnv("multilateral_5", num_envs=num_envs)
+        obs = venv.reset(seed=seed)
+        out = []
+        for t in range(30):
+            # the actions of slot b depend only on (b, t)
+            acts = {}
+            for role in venv.roles:
+                gen = torch.Generator().manual_seed(t)
+                full = (1000,) + venv.action_shape(role)[1:]
+                nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
+                high = torch.as_tensor(nvec)
+                acts[role] = (torch.rand(full, generator=gen) * high).long()[:num_envs]
+            obs, rewards, term, trunc, _ = venv.step(acts)
+            out.append((obs["party"]["observation"][:slots].clone(),
+                        rewards["party"][:slots].clone(), term[:slots].clone()))
+        return out
+
+    a, b, c = run(3, 9), run(1000, 9), run(3, 10)
+    for x, y in zip(a, b):
+        for u, v in zip(x, y):
+            assert torch.equal(u, v)
+    assert any(not torch.equal(x[0], y[0]) for x, y in zip(a, c))
+    assert all(torch.equal(x[0], y[0]) for x, y in zip(a, run(3, 9)))
+
+
+def test_auto_reset_hands_out_final_observation_and_records():
+    venv = VectorNegotiationEnv("rubinstein", num_envs=64)
+    obs = venv.reset(seed=0)
+    accept = torch.zeros(venv.action_shape("party"), dtype=torch.int64)
+    accept[..., 0] = 1  # both accept the standing text: every episode ends at step 1
+    accept[..., 3] = 1
+    obs, rewards, term, trunc, info = venv.step({"party": accept})
+    assert term.all() and not trunc.any()
+    assert info["done"].all() and len(info["outcome"]["status"]) == 64
+    assert set(info["outcome"]["status"]) == {"completed"}
+    np.testing.assert_allclose(info["outcome"]["utility"], 0.5)  # the initial text, 0.5
+    np.testing.assert_allclose(rewards["party"].numpy(), 0.5)
+    assert (venv.state.round == 0).all() and (venv.state.phase == 0).all()  # new episodes
+    final = info["final_observation"]["party"]["observation"]
+    assert not torch.equal(final, obs["party"]["observation"])
+
+
+def test_max_cycles_truncates():
+    venv = VectorNegotiationEnv("multilateral_5", num_envs=16, max_cycles=2)
+    obs = venv.reset(seed=0)
+    hold = {r: torch.zeros(venv.action_shape(r), dtype=torch.int64) for r in venv.roles}
+    hold["party"][..., 3:] = 1  # reject, hold: nobody agrees
+    hold["mediator"][..., :4] = 1
+    _, _, term, trunc, _ = venv.step(hold)
+    assert not (term | trunc).any()
+    _, _, term, trunc, info = venv.step(hold)
+    assert trunc.all() and not term.any() and set(info["outcome"]["status"]) == {"truncated"}
+
+
+def test_bad_actions_and_devices_give_clear_errors():
+    venv = VectorNegotiationEnv("multilateral_5", num_envs=4)
+    venv.reset(seed=0)
+    good = {r: torch.zeros(venv.action_shape(r), dtype=torch.int64) for r in venv.roles}
+    with pytest.raises(ValueError, match=r"role 'party' must be a torch.int64 tensor of shape"):
+        venv.step({**good, "party": good["party"][:, :3]})
+    with pytest.raises(ValueError, match=r"role 'mediator' must be a torch.int64"):
+        venv.step({**good, "mediator": good["mediator"].float()})
+    bad = good["party"].clone()
+    bad[0, 0, 3] = 3
+    with pytest.raises(ValueError, match=r"role 'party' out of range"):
+        venv.step({**good, "party": bad})
+    with pytest.raises(ValueError, match=r"no actions for role 'mediator'"):
+        venv.step({"party": good["party"]})
+    with pytest.raises(ValueError, match=r"device = 'tpu:7' is not available"):
+        VectorNegotiationEnv("multilateral_5", device="tpu:7")
+    with pytest.raises(ValueError, match=r"num_envs = 0"):
+        VectorNegotiationEnv("multilateral_5", num_envs=0)
