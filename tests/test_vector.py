@@ -165,7 +165,7 @@ def test_auto_reset_hands_out_final_observation_and_records():
 
 def test_max_cycles_truncates():
     venv = VectorNegotiationEnv("multilateral_5", num_envs=16, max_cycles=2)
-    obs = venv.reset(seed=0)
+    venv.reset(seed=0)
     hold = {r: torch.zeros(venv.action_shape(r), dtype=torch.int64) for r in venv.roles}
     hold["party"][..., 3:] = 1  # reject, hold: nobody agrees
     hold["mediator"][..., :4] = 1
