@@ -66,17 +66,22 @@ def normal(key: Array, counter: int, shape: tuple[int, ...], dtype: Any) -> Arra
 def gamma(
     key: Array, counter: int, alpha: float, shape: tuple[int, ...], dtype: Any, attempts: int = 8
 ) -> Array:
-    """(B, *shape) Gamma(alpha, 1) draws: Marsaglia-Tsang with a fixed number of attempts.
+    """(B, *shape) Gamma(alpha, 1) draws.
 
-    Each attempt is accepted with probability above 0.95, so all eight fail with probability
-    below 4e-11; such a draw falls back to the mode ``d``. Shapes below 1 use the boost
-    ``Gamma(a) = Gamma(a + 1) * U ** (1 / a)``.
+    Integer shapes up to 8 sum exponentials. Others use Marsaglia-Tsang with a fixed number
+    of attempts: each is accepted with probability above 0.95, so all eight fail with
+    probability below 4e-11, and such a draw falls back to the mode ``d``. Shapes below 1
+    use the boost ``Gamma(a) = Gamma(a + 1) * U ** (1 / a)``.
     """
     xp = namespace(key)
+    m = math.prod(shape)
+    if float(alpha).is_integer() and alpha <= 8:
+        # Gamma(a) for integer a is a sum of a unit exponentials: exact and cheap
+        u = xp.reshape(uniform(key, counter, int(alpha) * m, dtype), (-1, int(alpha), m))
+        return xp.reshape(-xp.sum(xp.log(1.0 - u), axis=1), (key.shape[0], *shape))
     a = alpha + 1.0 if alpha < 1.0 else alpha
     d = a - 1.0 / 3.0
     c = 1.0 / math.sqrt(9.0 * d)
-    m = math.prod(shape)
     x = normal(key, counter, (attempts, m), dtype)
     u = uniform(key, counter - 1_000_003, attempts * m + m, dtype)
     v = (1.0 + c * x) ** 3

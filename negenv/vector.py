@@ -125,20 +125,34 @@ class VectorNegotiationEnv:
         self._static = observe.static_features(self.scenario, self.layout, self.state)
         return self._observe()
 
-    def reset_where(self, mask: torch.Tensor) -> TensorDict:
-        """Start the next episode in the slots where ``mask`` (B,) is true."""
+    def reset_where(self, mask: torch.Tensor, obs: TensorDict | None = None) -> TensorDict:
+        """Start the next episode in the slots where ``mask`` (B,) is true.
+
+        ``obs``, the current observations, saves observing the slots that keep running.
+        """
         idx = torch.nonzero(mask).squeeze(1)
-        if idx.numel():
-            self._episodes = self._episodes + mask.to(torch.int64)
-            fresh = self._fresh(idx, self._episodes[idx])
-            self.state = core.State(
-                **{
-                    name: value.index_copy(0, idx, getattr(fresh, name))
-                    for name, value in self.state.__dict__.items()
-                }
-            )
-            self._static = observe.static_features(self.scenario, self.layout, self.state)
-        return self._observe()
+        if not idx.numel():
+            return obs if obs is not None else self._observe()
+        self._episodes = self._episodes + mask.to(torch.int64)
+        fresh = self._fresh(idx, self._episodes[idx])
+        fresh_static = observe.static_features(self.scenario, self.layout, fresh)
+
+        def merge(old, new):
+            return old.index_copy(0, idx, new)
+
+        self.state = core.State(
+            **{k: merge(v, getattr(fresh, k)) for k, v in self.state.__dict__.items()}
+        )
+        self._static = tuple(merge(old, new) for old, new in zip(self._static, fresh_static))
+        if obs is None:
+            return self._observe()
+        fresh_masks = self._masks_of(fresh)
+        first = self._observations(fresh, fresh_static, fresh_masks)
+        self._masks = tuple(merge(old, new) for old, new in zip(self._masks, fresh_masks))
+        return {
+            role: {key: merge(obs[role][key], first[role][key]) for key in obs[role]}
+            for role in obs
+        }
 
     # ------------------------------------------------------------------------ step
     def step(self, actions: TensorDict):
@@ -176,7 +190,7 @@ class VectorNegotiationEnv:
             info["outcome"]["slot"] = idx.cpu().numpy()
             info["done"], info["final_observation"] = done, obs
             if self.autoreset:
-                return self.reset_where(done), rewards, terminated, truncated, info
+                return self.reset_where(done, obs), rewards, terminated, truncated, info
             return obs, rewards, terminated, truncated, info
         return self._observe(), rewards, terminated, truncated, info
 
@@ -208,11 +222,17 @@ class VectorNegotiationEnv:
 
     # --------------------------------------------------------------------- observe
     def _observe(self) -> TensorDict:
-        party, mediator = observe.observations(self.scenario, self.layout, self.state, self._static)
-        self._masks = self.codec.masks(self.state, self._templates)
-        obs = {"party": {"observation": party, "action_mask": self._masks[0]}}
+        self._masks = self._masks_of(self.state)
+        return self._observations(self.state, self._static, self._masks)
+
+    def _masks_of(self, s: core.State) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.codec.masks(s, self._templates)
+
+    def _observations(self, s: core.State, static: tuple, masks: tuple) -> TensorDict:
+        party, mediator = observe.observations(self.scenario, self.layout, s, static)
+        obs = {"party": {"observation": party, "action_mask": masks[0]}}
         if mediator is not None:
-            obs["mediator"] = {"observation": mediator, "action_mask": self._masks[1]}
+            obs["mediator"] = {"observation": mediator, "action_mask": masks[1]}
         return obs
 
     def global_state(self) -> torch.Tensor:

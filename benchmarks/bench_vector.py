@@ -1,0 +1,130 @@
+"""Batched env throughput: agent-steps/s by num_envs, beside the PettingZoo API and a
+reference batched step, measured in the same run; plus bytes of state per environment.
+
+    python benchmarks/bench_vector.py [--device cpu] [--threads 2] [--sizes 1 256 4096 16384]
+
+The reference is a bandwidth-bound toy negotiation step over the same shapes: batched
+offers, weighted L1 utilities, threshold acceptance, masked auto-reset. Actions are random
+and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import time
+from pathlib import Path
+
+import torch
+
+import negenv
+from negenv.vector import VectorNegotiationEnv
+
+# benchmarks/ is not a package: load the sibling PettingZoo benchmark by path
+_spec = importlib.util.spec_from_file_location(
+    "bench_pettingzoo", Path(__file__).with_name("bench_pettingzoo.py")
+)
+bench_pettingzoo = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(bench_pettingzoo)
+
+
+class ReferenceStep:
+    """A toy batched negotiation: N agents, K issues, B envs, float32 on ``device``."""
+
+    def __init__(self, b: int, n: int, k: int, device: torch.device, horizon: int = 20):
+        g = torch.Generator(device="cpu").manual_seed(0)
+        self.x = torch.full((b, k), 0.5, device=device)
+        self.y = torch.rand((b, n, k), generator=g).to(device)
+        w = torch.rand((b, n, k), generator=g).to(device)
+        self.w = w / w.sum(-1, keepdim=True)
+        self.thr = (0.6 + 0.2 * torch.rand((b, n), generator=g)).to(device)
+        self.t = torch.zeros(b, dtype=torch.int64, device=device)
+        self.horizon = horizon
+
+    def step(self, moves: torch.Tensor):
+        self.x = (self.x + 0.05 * (moves.float() - 1).mean(1)).clamp(0, 1)
+        u = 1 - (self.w * (self.x[:, None] - self.y).abs()).sum(-1)
+        accept = (u >= self.thr).all(1)
+        reward = torch.where(accept[:, None], u, torch.zeros_like(u))
+        self.t = self.t + 1
+        done = accept | (self.t >= self.horizon)
+        self.x = torch.where(done[:, None], torch.full_like(self.x, 0.5), self.x)
+        self.t = torch.where(done, torch.zeros_like(self.t), self.t)
+        obs = torch.cat([self.x[:, None].expand_as(self.y), u[..., None]], -1)
+        return obs, reward, done
+
+
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()
+
+
+def masked(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator) -> dict:
+    acts = {}
+    for role in venv.roles:
+        mask = obs[role]["action_mask"]
+        nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
+        scores = torch.rand(mask.shape, generator=gen, device=mask.device) + mask
+        acts[role] = torch.stack([p.argmax(-1) for p in torch.split(scores, list(nvec), -1)], -1)
+    return acts
+
+
+def measure_vector(name: str, b: int, device: torch.device, seconds: float) -> tuple[float, int]:
+    venv = VectorNegotiationEnv(name, num_envs=b, device=device, check_actions=False)
+    obs = venv.reset(seed=0)
+    gen = torch.Generator(device=device).manual_seed(0)
+    agents = venv.layout.n + (1 if venv.scenario.mediated else 0)
+    steps, timed, wall = 0, 0.0, time.perf_counter()
+    while time.perf_counter() - wall < seconds or steps < 3:
+        acts = masked(venv, obs, gen)
+        sync(device)
+        t0 = time.perf_counter()
+        obs, *_ = venv.step(acts)
+        sync(device)
+        timed += time.perf_counter() - t0
+        steps += 1
+    return steps * b * agents / timed, venv.state_bytes()
+
+
+def measure_reference(b: int, n: int, k: int, device: torch.device, seconds: float) -> float:
+    ref = ReferenceStep(b, n, k, device)
+    steps, timed, wall = 0, 0.0, time.perf_counter()
+    while time.perf_counter() - wall < seconds or steps < 3:
+        moves = torch.randint(0, 3, (b, n, k), device=device)
+        sync(device)
+        t0 = time.perf_counter()
+        ref.step(moves)
+        sync(device)
+        timed += time.perf_counter() - t0
+        steps += 1
+    return steps * b * n / timed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--sizes", type=int, nargs="*", default=[1, 256, 4096, 16384])
+    parser.add_argument("--scenarios", nargs="*", default=["multilateral_5", "lilliput"])
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
+    for name in args.scenarios:
+        sc = negenv.load(name)
+        pz = bench_pettingzoo.measure(lambda n=name: negenv.parallel_env(n), args.seconds)
+        agents = sc.n_parties + (1 if sc.mediated else 0)
+        print(f"\n{name}: PettingZoo API {pz:,.0f} agent-steps/s")
+        print(
+            f"{'num_envs':>9}{'agent-steps/s':>15}{'/ reference':>13}{'/ PettingZoo':>14}"
+            f"{'bytes/env':>11}"
+        )
+        for b in args.sizes:
+            rate, nbytes = measure_vector(name, b, device, args.seconds)
+            ref = measure_reference(b, agents, sc.n_issues, device, args.seconds)
+            print(f"{b:>9}{rate:>15,.0f}{rate / ref:>13.2f}{rate / pz:>14.1f}{nbytes:>11}")
+
+
+if __name__ == "__main__":
+    main()
