@@ -41,7 +41,8 @@ class TypeDraw:
 
 def _fixed(xp: Any, values: Any, key: Array, dtype: Any) -> Array:
     v = xp.asarray(values, dtype=dtype, device=key.device)
-    return xp.broadcast_to(v[None], (key.shape[0], *v.shape))
+    # a real array, not a broadcast view: batched shells write episodes into it in place
+    return xp.zeros((key.shape[0], *v.shape), dtype=dtype, device=key.device) + v
 
 
 def _power(sc: Scenario, key: Array, dtype: Any) -> Array:

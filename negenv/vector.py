@@ -138,7 +138,8 @@ class VectorNegotiationEnv:
         fresh_static = observe.static_features(self.scenario, self.layout, fresh)
 
         def merge(old, new):
-            return old.index_copy(0, idx, new)
+            # in place: the step just built these tensors and nothing else holds them
+            return old.index_copy_(0, idx, new)
 
         self.state = core.State(
             **{k: merge(v, getattr(fresh, k)) for k, v in self.state.__dict__.items()}
@@ -164,8 +165,9 @@ class VectorNegotiationEnv:
         Returns:
             observations, rewards ``{"party": (B, N), "mediator": (B,)}``, terminated (B,),
             truncated (B,), info with ``illegal_action`` (B, N+1) and, when an episode ended,
-            ``done`` (B,), ``final_observation`` and ``outcome`` (numpy records of the ended
-            episodes, in slot order, with their ``slot``).
+            ``done`` (B,), and for the ended episodes only, in slot order:
+            ``final_observation`` (tensors by role) and ``outcome`` (numpy records with their
+            ``slot``).
         """
         if self.state is None:
             raise RuntimeError("step() called before reset()")
@@ -188,7 +190,11 @@ class VectorNegotiationEnv:
             ended = core.State(**{k: v[idx] for k, v in self.state.__dict__.items()})
             info["outcome"] = outcome_batch(self.scenario, ended, truncated[idx])
             info["outcome"]["slot"] = idx.cpu().numpy()
-            info["done"], info["final_observation"] = done, obs
+            info["done"] = done
+            info["final_observation"] = {
+                role: {key: value[idx] for key, value in parts.items()}
+                for role, parts in obs.items()
+            }
             if self.autoreset:
                 return self.reset_where(done, obs), rewards, terminated, truncated, info
             return obs, rewards, terminated, truncated, info

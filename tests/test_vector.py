@@ -14,8 +14,9 @@ from negenv.vector import VectorNegotiationEnv
 SCENARIOS = negenv.builtin_names()
 
 
-def random_actions(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator,
-                   defect_p: float = 0.5) -> dict:
+def random_actions(
+    venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator, defect_p: float = 0.5
+) -> dict:
     """Uniform masked actions, except that a party allowed to defect does so w.p. defect_p."""
     acts = {}
     for role in venv.roles:
@@ -46,8 +47,9 @@ def check_obs(env, pz_obs: dict, obs: dict, b: int) -> None:
         role, row = ("mediator", (b,)) if agent == MEDIATOR else ("party", (b, i))
         want = obs[role]["observation"][row].numpy().astype(np.float32)
         np.testing.assert_array_equal(pz_obs[agent]["observation"], want, err_msg=agent)
-        np.testing.assert_array_equal(pz_obs[agent]["action_mask"],
-                                      obs[role]["action_mask"][row].numpy(), err_msg=agent)
+        np.testing.assert_array_equal(
+            pz_obs[agent]["action_mask"], obs[role]["action_mask"][row].numpy(), err_msg=agent
+        )
 
 
 def check_record(pz: dict, batch: dict, row: int) -> None:
@@ -61,8 +63,9 @@ def check_record(pz: dict, batch: dict, row: int) -> None:
             np.testing.assert_array_equal(got, want, err_msg=field)
 
 
-def run_oracle(name: str, mode: str, b_envs: int, steps: int, seed: int,
-               defect_p: float = 0.5) -> set[str]:
+def run_oracle(
+    name: str, mode: str, b_envs: int, steps: int, seed: int, defect_p: float = 0.5
+) -> set[str]:
     """Step the batched env and one PettingZoo env per slot with the same actions, checking
     every observation, mask, reward, flag and outcome record; return the events seen."""
     venv = VectorNegotiationEnv(name, num_envs=b_envs, action_mode=mode, dtype=torch.float64)
@@ -115,8 +118,15 @@ def test_batched_env_matches_the_pettingzoo_env_step_for_step(name, mode):
 
 def test_oracle_covers_every_phase():
     seen = run_oracle("lilliput", "discrete", b_envs=40, steps=60, seed=2, defect_p=0.1)
-    assert {"agreement", "completed", "collapsed", "breakdown", "ratification_failure",
-            "defection", "coalition_split"} <= seen, seen
+    assert {
+        "agreement",
+        "completed",
+        "collapsed",
+        "breakdown",
+        "ratification_failure",
+        "defection",
+        "coalition_split",
+    } <= seen, seen
 
 
 def test_same_seed_same_batch_and_independent_of_batch_size():
@@ -134,8 +144,13 @@ def test_same_seed_same_batch_and_independent_of_batch_size():
                 high = torch.as_tensor(nvec)
                 acts[role] = (torch.rand(full, generator=gen) * high).long()[:num_envs]
             obs, rewards, term, trunc, _ = venv.step(acts)
-            out.append((obs["party"]["observation"][:slots].clone(),
-                        rewards["party"][:slots].clone(), term[:slots].clone()))
+            out.append(
+                (
+                    obs["party"]["observation"][:slots].clone(),
+                    rewards["party"][:slots].clone(),
+                    term[:slots].clone(),
+                )
+            )
         return out
 
     a, b, c = run(3, 9), run(1000, 9), run(3, 10)
@@ -160,7 +175,9 @@ def test_auto_reset_hands_out_final_observation_and_records():
     np.testing.assert_allclose(rewards["party"].numpy(), 0.5)
     assert (venv.state.round == 0).all() and (venv.state.phase == 0).all()  # new episodes
     final = info["final_observation"]["party"]["observation"]
-    assert not torch.equal(final, obs["party"]["observation"])
+    assert final.shape == obs["party"]["observation"].shape  # every slot ended
+    assert (final[:, :, venv.layout.party_obs["phase"]] == 0).all()  # done: no phase bit
+    assert (obs["party"]["observation"][:, :, venv.layout.party_obs["phase"]][..., 0] == 1).all()
 
 
 def test_max_cycles_truncates():
