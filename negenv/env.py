@@ -184,8 +184,7 @@ class NegotiationEnv(ParallelEnv):
             self._action_spaces[MEDIATOR] = med_a
             obs[MEDIATOR] = self._obs_space(lay.mediator_obs.size, med_a)
         self._obs_spaces = obs
-        size = observe.global_state(self.scenario, lay, self._dummy_state()).shape[1]
-        self.state_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
+        self.state_space = spaces.Box(-1.0, 1.0, (lay.global_state.size,), np.float32)
 
     def _obs_space(self, size: int, action_space: spaces.Space) -> spaces.Space:
         vec = spaces.Box(-1.0, 1.0, (size,), np.float32)
@@ -199,9 +198,6 @@ class NegotiationEnv(ParallelEnv):
         return spaces.Dict(
             {"observation": vec, "action_mask": spaces.Box(0, 1, (n_mask,), np.int8)}
         )
-
-    def _dummy_state(self) -> core.State:
-        return self._fresh_state(0)
 
     def _fresh_state(self, key: int) -> core.State:
         keys = np.asarray([key], dtype=np.int64)

@@ -198,3 +198,18 @@ class Layout:
             ("batnas", n),
             ("risks", n),
         )
+
+    @property
+    def global_state(self) -> Slices:
+        """Public facts, every party's types and signals, the agreement, hidden defections."""
+        n, k = self.n, self.k
+        per_party = ("power0", "batna0", "batna", "risk", "capability", "stage_value", "cover")
+        return _slices(
+            *self.public(),
+            *((name, n) for name in per_party),
+            ("ideals", n * k),
+            ("weights", n * k),
+            ("demands", n * k),
+            ("agreement", k),
+            ("hidden", 1),
+        )

@@ -210,3 +210,16 @@ def test_bad_actions_and_devices_give_clear_errors():
         VectorNegotiationEnv("multilateral_5", device="tpu:7")
     with pytest.raises(ValueError, match=r"num_envs = 0"):
         VectorNegotiationEnv("multilateral_5", num_envs=0)
+
+
+def test_torchrl_view_passes_check_env_specs():
+    from torchrl.envs.utils import check_env_specs
+
+    from negenv.adapters.torchrl import NegotiationTorchRLEnv
+
+    for name in ("multilateral_5", "unmediated_5", "lilliput"):
+        env = NegotiationTorchRLEnv(name, num_envs=8)
+        check_env_specs(env)
+        rollout = env.rollout(40, break_when_any_done=False)
+        assert rollout["next", "party", "reward"].shape == (8, 40, env.venv.layout.n, 1)
+        assert rollout["next", "done"].any()  # episodes ended and were reset by TorchRL

@@ -1,0 +1,1 @@
+"""Thin adapters to RL frameworks; each imports its framework only when used."""

@@ -1,0 +1,123 @@
+"""A TorchRL ``EnvBase`` view of :class:`negenv.vector.VectorNegotiationEnv`.
+
+Tensordicts are grouped by role, as TorchRL's multi-agent losses and BenchMARL expect:
+``("party", "observation")`` (B, N, D), ``("party", "action_mask")`` (B, N, A) bool,
+``("party", "action")`` (B, N, components), ``("party", "reward")`` (B, N, 1), the same under
+``"mediator"`` without the agent dimension, ``"state"`` (B, D) for centralised critics, and
+``done`` / ``terminated`` / ``truncated`` (B, 1) shared by every agent. Finished episodes are
+reset by TorchRL through the ``"_reset"`` mask (the batched env's own auto-reset is off).
+Needs the ``torchrl`` extra.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tensordict import TensorDict, TensorDictBase
+from torchrl.data import Binary, Bounded, Categorical, Composite, MultiCategorical, Unbounded
+from torchrl.envs import EnvBase
+
+from negenv.vector import VectorNegotiationEnv
+
+
+class NegotiationTorchRLEnv(EnvBase):
+    """``num_envs`` negotiations as one TorchRL env with batch size ``[num_envs]``.
+
+    Args:
+        scenario: as for :func:`negenv.parallel_env`.
+        num_envs: batch size.
+        device: torch device.
+        dtype: float dtype of observations and rewards.
+        **kwargs: passed to :class:`VectorNegotiationEnv` (``max_cycles``, scenario overrides).
+    """
+
+    def __init__(
+        self,
+        scenario: Any = "multilateral_5",
+        num_envs: int = 64,
+        device: str | torch.device = "cpu",
+        dtype: torch.dtype = torch.float32,
+        **kwargs: Any,
+    ):
+        self.venv = VectorNegotiationEnv(
+            scenario, num_envs=num_envs, device=device, dtype=dtype, autoreset=False, **kwargs
+        )
+        super().__init__(device=self.venv.device, batch_size=torch.Size([num_envs]))
+        self._seed = 0
+        self._make_specs()
+
+    def _make_specs(self) -> None:
+        v, lay, b, dev = self.venv, self.venv.layout, self.venv.num_envs, self.venv.device
+        n, dtype = lay.n, v.dtype
+        groups = {"party": ((b, n), lay.party_obs.size, lay.party_nvec)}
+        if v.scenario.mediated:
+            groups["mediator"] = ((b,), lay.mediator_obs.size, lay.mediator_nvec)
+        obs, act, rew = {}, {}, {}
+        for role, (shape, size, nvec) in groups.items():
+            obs[role] = Composite(
+                observation=Bounded(-1.0, 1.0, (*shape, size), dtype=dtype, device=dev),
+                action_mask=Binary(sum(nvec), (*shape, sum(nvec)), dtype=torch.bool, device=dev),
+                shape=shape,
+                device=dev,
+            )
+            act[role] = Composite(
+                action=MultiCategorical(list(nvec), (*shape, len(nvec)), device=dev),
+                shape=shape,
+                device=dev,
+            )
+            rew[role] = Composite(
+                reward=Unbounded((*shape, 1), dtype=dtype, device=dev), shape=shape, device=dev
+            )
+        state_size = lay.global_state.size
+        self.observation_spec = Composite(
+            **obs,
+            state=Bounded(-1.0, 1.0, (b, state_size), dtype=dtype, device=dev),
+            shape=(b,),
+            device=dev,
+        )
+        self.action_spec = Composite(**act, shape=(b,), device=dev)
+        self.reward_spec = Composite(**rew, shape=(b,), device=dev)
+        flag = {
+            k: Categorical(2, (b, 1), dtype=torch.bool, device=dev)
+            for k in ("done", "terminated", "truncated")
+        }
+        self.done_spec = Composite(**flag, shape=(b,), device=dev)
+
+    def _pack(self, obs: dict) -> TensorDict:
+        b, n = self.venv.num_envs, self.venv.layout.n
+        out = TensorDict({}, batch_size=[b], device=self.device)
+        for role, parts in obs.items():
+            shape = [b, n] if role == "party" else [b]
+            out[role] = TensorDict(
+                {"observation": parts["observation"], "action_mask": parts["action_mask"].bool()},
+                batch_size=shape,
+                device=self.device,
+            )
+        out["state"] = self.venv.global_state()
+        return out
+
+    def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDict:
+        if tensordict is not None and "_reset" in tensordict.keys():  # noqa: SIM118 (a TensorDict)
+            obs = self.venv.reset_where(tensordict["_reset"].reshape(-1))
+        else:
+            obs = self.venv.reset(seed=self._seed)
+        out = self._pack(obs)
+        zeros = torch.zeros((self.venv.num_envs, 1), dtype=torch.bool, device=self.device)
+        for key in ("done", "terminated", "truncated"):
+            out[key] = zeros.clone()
+        return out
+
+    def _step(self, tensordict: TensorDictBase) -> TensorDict:
+        actions = {role: tensordict[role, "action"] for role in self.venv.roles}
+        obs, rewards, terminated, truncated, _ = self.venv.step(actions)
+        out = self._pack(obs)
+        out["party", "reward"] = rewards["party"][..., None]
+        if "mediator" in rewards and self.venv.scenario.mediated:
+            out["mediator", "reward"] = rewards["mediator"][..., None]
+        out["terminated"], out["truncated"] = terminated[:, None], truncated[:, None]
+        out["done"] = (terminated | truncated)[:, None]
+        return out
+
+    def _set_seed(self, seed: int | None) -> None:
+        self._seed = 0 if seed is None else int(seed)
