@@ -90,7 +90,7 @@ def run_oracle(
                 assert pz_r[MEDIATOR] == pytest.approx(float(rewards["mediator"][b]), abs=1e-9)
             assert pz_term["party_0"] == bool(terminated[b])
             assert pz_trunc["party_0"] == bool(truncated[b])
-            if kept is not None and bool((kept[b] & (env.core_state.coalition[0] == -1)).any()):
+            if kept is not None and (kept[b].numpy() & (env.core_state.coalition[0] == -1)).any():
                 seen.add("coalition_split")
             if env.agents:
                 check_obs(env, pz_obs, obs, b)
