@@ -20,6 +20,13 @@ from negenv.scenario import Scenario
 Array = Any
 
 
+def _masked_choice(mask: Array, action: Array, offsets: np.ndarray) -> Array:
+    """(B, M) whether any component of M agents' actions (B, M, C) picks a masked option."""
+    xp = namespace(mask)
+    idx = action + xp.asarray(offsets, device=mask.device)
+    return ~xp.all(xp.take_along_axis(mask, idx, axis=-1) == 1, axis=-1)
+
+
 def _unit(xp: Any, x: Array) -> Array:
     return xp.minimum(xp.maximum(x, 0.0), 1.0)
 
@@ -120,26 +127,14 @@ class ActionCodec:
     def illegal(self, party: Array, mediator: Array | None, masks: tuple[Array, Array]) -> Array:
         """(B, N+1) flags: an agent chose a masked option (discrete mode; never in Box mode)."""
         xp = namespace(masks[0])
-        b, n, width = masks[0].shape
-        dev = masks[0].device
+        b, n, _ = masks[0].shape
+        none = xp.zeros((b, 1), dtype=xp.bool, device=masks[0].device)
         if self.continuous:
-            return xp.zeros((b, n + 1), dtype=xp.bool, device=dev)
-        rows = xp.reshape(xp.arange(b * n, device=dev) * width, (b, n, 1))
-        chosen = xp.take(
-            xp.reshape(masks[0], (-1,)),
-            xp.reshape(rows + party + xp.asarray(self.offsets, device=dev), (-1,)),
-        )
-        bad = xp.any(xp.reshape(chosen, party.shape) == 0, axis=2)
-        if mediator is None:
-            return xp.concat([bad, xp.zeros((b, 1), dtype=xp.bool, device=dev)], axis=1)
-        width = masks[1].shape[1]
-        rows = xp.reshape(xp.arange(b, device=dev) * width, (b, 1))
-        chosen = xp.take(
-            xp.reshape(masks[1], (-1,)),
-            xp.reshape(rows + mediator + xp.asarray(self.mediator_offsets, device=dev), (-1,)),
-        )
-        med_bad = xp.any(xp.reshape(chosen, mediator.shape) == 0, axis=1)
-        return xp.concat([bad, med_bad[:, None]], axis=1)
+            return xp.concat([xp.zeros((b, n), dtype=xp.bool, device=none.device), none], axis=1)
+        bad = _masked_choice(masks[0], party, self.offsets)
+        if mediator is not None:
+            none = _masked_choice(masks[1][:, None], mediator[:, None], self.mediator_offsets)
+        return xp.concat([bad, none], axis=1)
 
     # ---------------------------------------------------------------------------- decode
     def decode(self, s: State, party: Array, mediator: Array | None) -> Actions:

@@ -157,6 +157,9 @@ def test_same_seed_same_batch_and_independent_of_batch_size():
     for x, y in zip(a, b):
         for u, v in zip(x, y):
             assert torch.equal(u, v)
+    for x, y in zip(run(1, 9, slots=1), b):  # num_envs = 1 against num_envs = 1000
+        for u, v in zip(x, y):
+            assert torch.equal(u, v[:1])
     assert any(not torch.equal(x[0], y[0]) for x, y in zip(a, c))
     assert all(torch.equal(x[0], y[0]) for x, y in zip(a, run(3, 9)))
 
