@@ -73,6 +73,7 @@ class State:
     trust: Array
     credibility: Array
     hidden: Array  # (B,) undetected defections of the last stage, revealed next stage
+    first_violation: Array  # (B,) stage (1-based) of the first defection, -1 if none
     votes: Array  # (B, N) last effective votes: -1 reject, 0 none, 1 accept
     demands: Array  # (B, N, K) last demand signals (coalition-mixed)
     coalition: Array  # (B, N) coalition of each party, -1 for none
@@ -177,6 +178,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         trust=zb + sc.implementation.trust_initial,
         credibility=zb + sc.mediator.credibility,
         hidden=ib,
+        first_violation=ib - 1,
         votes=i,
         demands=xp.zeros_like(draw.ideal),
         coalition=i - 1,
@@ -440,6 +442,9 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
         detected=s.detected + xp.astype(detected, s.detected.dtype),
         undetected=s.undetected + xp.astype(defect & ~detected, s.detected.dtype),
         hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),
+        first_violation=xp.where(
+            (s.first_violation < 0) & xp.any(defect, axis=1), stage, s.first_violation
+        ),
         trust=xp.where(active, trust, s.trust),
         stage=stage,
         phase=xp.where(ended, int(Phase.DONE), s.phase),

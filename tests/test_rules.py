@@ -44,10 +44,11 @@ def test_undetected_defection_pays_nothing_and_costs_more_trust_a_stage_later():
     assert r[0] == approx([0.35 - 0.175, 0.35 + 0.15])
     assert s2.compensation[0] == approx([0.0, 0.0]) and s2.sanction[0] == approx([0.0, 0.0])
     assert s2.trust[0] == approx(1.0) and int(s2.hidden[0]) == 1
-    assert s2.undetected[0].tolist() == [0, 1]
+    assert s2.undetected[0].tolist() == [0, 1] and int(s2.first_violation[0]) == 1
     s3, r, _ = step(sc, s2, kit.actions(sc, s2), kit.noise(2))
     assert s3.trust[0] == approx(1.0 - 0.15 * 2.0 + 0.05)  # late reveal, then a calm stage
     assert r[0] == approx([0.35, 0.35]) and int(s3.status[0]) == Status.COMPLETED
+    assert int(s3.first_violation[0]) == 1  # kept: the first violation stays the first
 
 
 def test_unhonoured_claim_pays_nothing_and_costs_credibility():
