@@ -205,7 +205,8 @@ def problems(records: dict[str, Any], burden: bool) -> list[Problem]:
 
 
 def solve_batch(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
-    """Utilities (B, N) of every solution, and each agreement's Pareto gap (B,), by episode.
+    """Utilities (B, N) of every solution, each party's ideal gain ``a_i - d_i`` (B, N), and
+    each agreement's Pareto gap (B,), by episode.
 
     Episodes with identical types share one solve.
     """
@@ -218,6 +219,7 @@ def solve_batch(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
         )
         if key not in cache:
             cache[key] = {name: u for name, (_, u) in prob.solve().items()}
+            cache[key]["ideal_gain"] = prob.ideal_gains()
         row = dict(cache[key])
         agreed = records["agreed_round"][b] >= 0
         row["pareto_gap"] = (
