@@ -5,8 +5,9 @@ A policy maps a batch of observations (M, D) and action masks (M, A) to actions 
 """
 
 from agents.base import Policy, act, legalise
+from agents.mediators import SplitTheDifferenceMediator
+from agents.parties import ThresholdParty
 from agents.random_policy import RandomPolicy
-from agents.scripted import SplitTheDifferenceMediator, ThresholdParty
 
 __all__ = [
     "Policy",

@@ -1,0 +1,101 @@
+"""Named mediators and party populations, for evaluations and command lines.
+
+A mediator entry builds the policy for an env and says which scenario overrides it needs
+(full information is an environment setting: ``mediator.information = "exact"``). A
+population assigns a party policy to every seat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from agents import mediators as med
+from agents import parties as par
+from agents.random_policy import RandomPolicy
+
+
+@dataclass(frozen=True)
+class MediatorSpec:
+    build: Callable[[Any], Any]  # env -> policy
+    overrides: dict[str, Any] = field(default_factory=dict)
+    doc: str = ""
+
+
+MEDIATORS: dict[str, MediatorSpec] = {
+    "random": MediatorSpec(
+        lambda env: RandomPolicy(env.action_space("mediator"), np.random.default_rng(0)),
+        doc="uniformly random legal actions",
+    ),
+    "split": MediatorSpec(
+        lambda env: med.SplitTheDifferenceMediator(env.layout, step=env.scenario.move_step),
+        doc="follows the average demand signal",
+    ),
+    "power_centroid": MediatorSpec(
+        lambda env: med.PowerCentroidMediator(env.layout, step=env.scenario.move_step),
+        doc="toward the power-weighted mean of observed ideals",
+    ),
+    "nbs_full": MediatorSpec(
+        lambda env: med.SolutionMediator(env.layout, env.scenario, "nbs"),
+        {"mediator.information": "exact"},
+        "toward the NBS of the exact types",
+    ),
+    "nbs_signals": MediatorSpec(
+        lambda env: med.NBSSignalsMediator(env.layout, step=env.scenario.move_step),
+        doc="climbs the Nash product from demand signals and votes",
+    ),
+    "egalitarian": MediatorSpec(
+        lambda env: med.SolutionMediator(env.layout, env.scenario, "egalitarian"),
+        {"mediator.information": "exact"},
+        "toward the egalitarian solution of the exact types",
+    ),
+    "guarantees_monitoring": MediatorSpec(
+        lambda env: med.GuaranteeMonitorMediator(env.layout, step=env.scenario.move_step),
+        doc="split-the-difference texts, guarantees to the most fearful, full monitoring",
+    ),
+    "guarantees_monitoring_off": MediatorSpec(
+        lambda env: med.GuaranteeMonitorMediator(
+            env.layout, False, False, step=env.scenario.move_step
+        ),
+        doc="the same with guarantees and monitoring switched off",
+    ),
+}
+
+PARTY_KINDS: dict[str, Callable[[Any], Any]] = {
+    "threshold": lambda env: par.ThresholdParty(env.layout),
+    "boulware": lambda env: par.boulware(env.layout),
+    "linear": lambda env: par.linear(env.layout),
+    "conceder": lambda env: par.conceder(env.layout),
+    "tit_for_tat": lambda env: par.TitForTatParty(env.layout),
+    "opportunistic": lambda env: par.OpportunisticDefector(env.layout, env.scenario),
+    "exploiter": lambda env: par.Exploiter(env.layout, env.scenario),
+}
+
+POPULATIONS: dict[str, tuple[str, ...]] = {
+    "threshold": ("threshold",),
+    "mixed": ("threshold", "boulware", "conceder", "tit_for_tat", "opportunistic", "linear"),
+    "opportunistic": ("opportunistic",),
+    "exploiters": ("threshold", "exploiter"),
+}
+
+
+def _unknown(kind: str, name: str, known: dict) -> ValueError:
+    return ValueError(f"unknown {kind} {name!r}; known: {', '.join(known)}")
+
+
+def mediator(name: str) -> MediatorSpec:
+    if name not in MEDIATORS:
+        raise _unknown("mediator", name, MEDIATORS)
+    return MEDIATORS[name]
+
+
+def population(name: str, env: Any) -> dict[str, Any]:
+    """Party policies by seat: the population's kinds cycled over the seats."""
+    if name not in POPULATIONS:
+        raise _unknown("population", name, POPULATIONS)
+    kinds = POPULATIONS[name]
+    built = {kind: PARTY_KINDS[kind](env) for kind in kinds}
+    return {p: built[kinds[i % len(kinds)]] for i, p in enumerate(env.parties)}
