@@ -107,7 +107,7 @@ def evaluate(
 
     for name in mediators:
         registry.mediator(name)
-    st = suite(suite_name)
+    st = suite_name if isinstance(suite_name, Suite) else suite(suite_name)
     seeds = range(st.episodes)
     total = len(st.scenarios) * len(st.populations) * (len(mediators) + 1) * st.episodes
     bar = tqdm(total=total, desc="episodes", disable=not progress)

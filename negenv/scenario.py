@@ -335,7 +335,7 @@ class Scenario:
     decision_rule: Literal["unanimity", "qualified_majority", "majority"] = "qualified_majority"
     quota: float = 0.65
     conflict_cost: float = 0.0
-    initial_proposal: float = 0.5
+    initial_proposal: float = 0.0
     move_step: float = 0.1
     burden_issue: bool = False
     types: Types = field(default_factory=Types)
