@@ -18,6 +18,7 @@ def scenario(**fields) -> Scenario:
         "protocol": "mediated",
         "decision_rule": "unanimity",
         "discount": 1.0,
+        "initial_proposal": 0.5,
         "max_rounds": 10,
         "types": {
             "power": {"kind": "fixed", "values": [0.5, 0.5]},

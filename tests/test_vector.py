@@ -174,8 +174,9 @@ def test_auto_reset_hands_out_final_observation_and_records():
     assert term.all() and not trunc.any()
     assert info["done"].all() and len(info["outcome"]["status"]) == 64
     assert set(info["outcome"]["status"]) == {"completed"}
-    np.testing.assert_allclose(info["outcome"]["utility"], 0.5)  # the initial text, 0.5
-    np.testing.assert_allclose(rewards["party"].numpy(), 0.5)
+    # the status quo text 0 stands: worth 0 to party_0 (ideal 1) and 1 to party_1 (ideal 0)
+    np.testing.assert_allclose(info["outcome"]["utility"], np.tile([0.0, 1.0], (64, 1)))
+    np.testing.assert_allclose(rewards["party"].numpy(), np.tile([0.0, 1.0], (64, 1)))
     assert (venv.state.round == 0).all() and (venv.state.phase == 0).all()  # new episodes
     final = info["final_observation"]["party"]["observation"]
     assert final.shape == obs["party"]["observation"].shape  # every slot ended
