@@ -222,16 +222,13 @@ class NegotiationEnv(ParallelEnv):
         key = (options or {}).get("key")
         if key is None:
             base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
-            key = int(
-                rng.episode_keys(base, np.zeros(1, np.int64), np.full(1, self._episodes, np.int64))[
-                    0
-                ]
-            )
+            episode = np.full(1, self._episodes, np.int64)
+            key = int(rng.episode_keys(base, np.zeros(1, np.int64), episode)[0])
             self._episodes += 1
         self._state = self._fresh_state(key)
         self._static = observe.static_features(self.scenario, self.layout, self._state)
         self.agents = list(self.possible_agents)
-        self.outcome, self._steps = None, 0
+        self.outcome = None
         illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
         if self._recorder:
             self._recorder.start(self._state)
@@ -243,16 +240,15 @@ class NegotiationEnv(ParallelEnv):
             raise RuntimeError("step() called on a finished episode; call reset() first")
         party, mediator = self._gather(actions)
         illegal = self.codec.illegal(party, mediator, self._masks)
-        decoded = self.codec.decode(self._state, party, mediator)
-        s = self._state
-        noise = draw_noise(s.key, s.clock, len(self.parties), s.trust.dtype)
         before = self._state
+        decoded = self.codec.decode(before, party, mediator)
+        noise = draw_noise(before.key, before.clock, len(self.parties), before.trust.dtype)
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
-        self._steps += 1
         if self._recorder:
             self._recorder.record(before, self._state, decoded, party_r)
         done = bool(self._state.phase[0] == Phase.DONE)
-        truncated = not done and self.max_cycles is not None and self._steps >= self.max_cycles
+        steps = int(self._state.clock[0])
+        truncated = not done and self.max_cycles is not None and steps >= self.max_cycles
         obs, infos = self._observe(illegal)
         rewards = dict(zip(self.parties, party_r[0].tolist()))
         if self.scenario.mediated:
