@@ -137,65 +137,73 @@ def guarantee_pool(sc: Scenario, monitoring: Array) -> Array:
 def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
     """The state at round 0 of episodes with int64 keys (B,) and their drawn types.
 
-    Arrays live in the namespace, dtype and device of the draw.
+    Arrays live in the namespace, dtype and device of the draw. Every field is an array of
+    its own (no two fields share memory), so that batched shells may write episodes into
+    them in place.
     """
     xp = namespace(draw.power)
-    n = sc.n_parties
-    f = xp.zeros_like(draw.power)
-    i = xp.zeros_like(key[:, None] + xp.zeros((1, n), dtype=key.dtype, device=key.device))
-    zb, ib = f[:, 0], i[:, 0]
-    power = draw.power
-    proposer = recognise(sc, power, draw.recognise, ib) if not sc.mediated else ib - 1
+    b, n = draw.power.shape
+
+    def f(value: float = 0.0) -> Array:  # (B, N) floats
+        return xp.zeros_like(draw.power) + value
+
+    def i(value: int = 0, shape: tuple[int, ...] = (b,)) -> Array:  # ints
+        return xp.zeros(shape, dtype=key.dtype, device=key.device) + value
+
+    def zb(value: float = 0.0) -> Array:  # (B,) floats
+        return f(value)[:, 0]
+
+    proposer = recognise(sc, draw.power, draw.recognise, i()) if not sc.mediated else i(-1)
     proposal = xp.zeros_like(draw.ideal[:, 0, :]) + sc.initial_proposal
     return State(
         key=key,
-        clock=ib,
-        power0=power,
+        clock=i(),
+        power0=draw.power,
         ideal=draw.ideal,
         weight=draw.weight,
         batna0=draw.batna,
         risk=draw.risk,
         capability=draw.capability,
-        seen_ideal=draw.seen_ideal,
-        seen_weight=draw.seen_weight,
-        seen_batna=draw.seen_batna,
-        seen_risk=draw.seen_risk,
-        power=power,
-        batna=draw.batna,
-        phase=ib + int(Phase.NEGOTIATE),
-        status=ib + int(Status.RUNNING),
-        round=ib,
-        stage=ib,
+        seen_ideal=draw.seen_ideal + 0.0,
+        seen_weight=draw.seen_weight + 0.0,
+        seen_batna=draw.seen_batna + 0.0,
+        seen_risk=draw.seen_risk + 0.0,
+        power=draw.power + 0.0,
+        batna=draw.batna + 0.0,
+        phase=i(int(Phase.NEGOTIATE)),
+        status=i(int(Status.RUNNING)),
+        round=i(),
+        stage=i(),
         proposer=proposer,
         proposal=proposal,
-        guarantee=f,
-        monitoring=zb,
-        agreed_round=ib - 1,
+        guarantee=f(),
+        monitoring=zb(),
+        agreed_round=i(-1),
         agreement=xp.zeros_like(proposal),
-        cover=f,
-        agreed_monitoring=zb,
-        stage_value=f,
-        trust=zb + sc.implementation.trust_initial,
-        credibility=zb + sc.mediator.credibility,
-        hidden=ib,
-        first_violation=ib - 1,
-        votes=i,
+        cover=f(),
+        agreed_monitoring=zb(),
+        stage_value=f(),
+        trust=zb(sc.implementation.trust_initial),
+        credibility=zb(sc.mediator.credibility),
+        hidden=i(),
+        first_violation=i(-1),
+        votes=i(0, (b, n)),
         demands=xp.zeros_like(draw.ideal),
-        coalition=i - 1,
-        holdout=f != f,
-        detected=i,
-        undetected=i,
-        ratification_failures=ib,
-        voice=i,
-        shocks=i,
-        value=f,
-        temptation=f,
-        loss=f,
-        sanction=f,
-        compensation=f,
-        fallback=f,
-        budget_spent=zb,
-        mediator_utility=zb,
+        coalition=i(-1, (b, n)),
+        holdout=f() != 0,
+        detected=i(0, (b, n)),
+        undetected=i(0, (b, n)),
+        ratification_failures=i(),
+        voice=i(0, (b, n)),
+        shocks=i(0, (b, n)),
+        value=f(),
+        temptation=f(),
+        loss=f(),
+        sanction=f(),
+        compensation=f(),
+        fallback=f(),
+        budget_spent=zb(),
+        mediator_utility=zb(),
     )
 
 

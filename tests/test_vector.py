@@ -227,3 +227,11 @@ def test_torchrl_view_passes_check_env_specs():
         rollout = env.rollout(40, break_when_any_done=False)
         assert rollout["next", "party", "reward"].shape == (8, 40, env.venv.layout.n, 1)
         assert rollout["next", "done"].any()  # episodes ended and were reset by TorchRL
+
+
+def test_state_fields_never_share_memory():
+    # the batched env writes new episodes into the state in place: aliasing would leak
+    venv = VectorNegotiationEnv("lilliput", num_envs=4)
+    venv.reset(seed=0)
+    storages = [v.untyped_storage().data_ptr() for v in venv.state.__dict__.values()]
+    assert len(storages) == len(set(storages))
