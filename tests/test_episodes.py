@@ -122,3 +122,17 @@ def test_masked_choice_is_a_flagged_no_op():
     for k in range(4):
         assert data_equivalence(out_legal[k], out_illegal[k])
     assert data_equivalence(env.state(), twin.state())
+
+
+def test_infos_keep_the_same_numeric_keys_from_reset_to_the_end():
+    env = negenv.parallel_env("lilliput")
+    policies = random_policies(env, 3)
+    obs, infos = env.reset(seed=0)
+    keys = {a: set(i) for a, i in infos.items()}
+    assert all(k == {"round", "stage", "phase", "trust", "illegal_action"} for k in keys.values())
+    while env.agents:
+        obs, _, _, _, infos = env.step(act(policies, obs))
+        for agent, info in infos.items():
+            extra = {"outcome"} if not env.agents else set()
+            assert set(info) == keys[agent] | extra
+            assert all(isinstance(info[k], (int, float)) for k in keys[agent])

@@ -43,14 +43,16 @@ def test_seeds(name, mode):
     seed_test(partial(negenv.env, name, action_mode=mode))
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_max_cycles(name):
+def test_max_cycles(name, mode):
     # Natural ends must come later than the cap for the test to see it: a long deadline,
     # enough stages, and no collapse.
     long = {
         "max_rounds": 50,
         "implementation__n_stages": 6,
         "implementation__collapse_threshold": 0.0,
+        "action_mode": mode,
     }
     mod = types.SimpleNamespace(
         parallel_env=partial(negenv.parallel_env, name, **long),
@@ -59,9 +61,10 @@ def test_max_cycles(name):
     max_cycles_test(mod)
 
 
+@pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", SCENARIOS)
-def test_render(name):
-    render_test(partial(negenv.env, name))
+def test_render(name, mode):
+    render_test(partial(negenv.env, name, action_mode=mode))
 
 
 @pytest.mark.parametrize("mode", MODES)
