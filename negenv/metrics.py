@@ -164,6 +164,9 @@ def episode_metrics(
             agreed, records["guarantee"][np.arange(len(u)), weakest], np.nan
         ),
     }
+    margin = enforcement_margin(records, scenario)
+    out["self_enforcing_share"] = np.where(agreed, (margin >= 0).mean(axis=1), np.nan)
+    out["min_enforcement_margin"] = np.where(agreed, margin.min(axis=1), np.nan)
     if scenario.burden_issue:
         xb, cap = records["agreement"][:, -1:], records["capability"]
         burden = (1 - xb) / n + xb * cap
@@ -171,6 +174,23 @@ def episode_metrics(
             agreed, 1 - 0.5 * np.abs(burden - cap).sum(1), np.nan
         )
     return out
+
+
+def enforcement_margin(records: Records, scenario: Scenario) -> np.ndarray:
+    """(B, N) one-stage self-enforcement margin of each party under the text in force.
+
+    Complying pays the stage value; a one-stage deviation adds the temptation
+    ``gamma (N p)^leverage (1 + holdout bonus) / S`` and costs the expected sanction
+    ``m * sanction``, so the margin is ``m * sanction - temptation`` (>= 0: complying is a
+    best reply for that stage). It leaves out trust and future stages, and uses the powers
+    drawn at reset (shocks raise temptations later).
+    """
+    im, n = scenario.implementation, scenario.n_parties
+    if im.n_stages == 0:
+        return np.full(records["power"].shape, np.nan)
+    lever = (n * records["power"]) ** im.leverage * (1 + im.holdout_temptation * records["holdout"])
+    temptation = im.temptation * lever / im.n_stages
+    return records["monitoring"][:, None] * im.sanction - temptation
 
 
 # ------------------------------------------------------------------------------- summary
@@ -191,7 +211,14 @@ FAMILIES = {
         "ir_violations",
         "burden_proportionality",
     ),
-    "durability": ("stage_completion", "collapsed", "compliance_rate", "first_violation"),
+    "durability": (
+        "stage_completion",
+        "collapsed",
+        "compliance_rate",
+        "first_violation",
+        "self_enforcing_share",
+        "min_enforcement_margin",
+    ),
     "procedure": ("holdout_rate", "voice", "weakest_guarantee"),
 }
 

@@ -185,3 +185,18 @@ def test_records_errors():
     with pytest.raises(RecordsError, match=r"mix scenarios \['lilliput', 'rubinstein'\]"):
         stack([a, b])
     assert stack([a, b], allow_mixed=True)["utility"].shape == (2, 2)
+
+
+def test_enforcement_margin_by_hand():
+    sc = negenv.load("multilateral_5")  # gamma 0.3, leverage 1, S 4, sanction 0.15, h 0.5
+    records = {
+        "power": np.array([[0.1, 0.2, 0.3, 0.2, 0.2]]),
+        "holdout": np.array([[False, False, True, False, False]]),
+        "monitoring": np.array([0.4]),
+    }
+    from negenv.metrics import enforcement_margin
+
+    margin = enforcement_margin(records, sc)[0]
+    temptation = 0.3 * (5 * np.array([0.1, 0.2, 0.3, 0.2, 0.2])) / 4 * np.array([1, 1, 1.5, 1, 1])
+    assert margin == approx(0.4 * 0.15 - temptation)
+    assert (margin >= 0).tolist() == [True, False, False, False, False]
