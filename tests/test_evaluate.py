@@ -45,6 +45,11 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
     suite = evaluate.SUITES["small"]
     assert len(rows) == 2 * len(suite.scenarios) * len(suite.populations) * suite.episodes
     assert "| nbs_full |" in (out / "report.md").read_text()
+    import matplotlib.pyplot as plt
+
+    for name in ("fairness_vs_durability.png", "survival.png", "power_vs_gain.png"):
+        image = plt.imread(out / name)
+        assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0
 
 
 def test_stratified_bootstrap_ci():
