@@ -84,14 +84,6 @@ class Slices:
             start += s
         raise KeyError(f"no slice {name!r}; slices: {', '.join(self.names)}")
 
-    def table(self) -> list[tuple[str, int, int]]:
-        """(name, start, stop) rows for documentation."""
-        rows, start = [], 0
-        for n, s in zip(self.names, self.sizes):
-            rows.append((n, start, start + s))
-            start += s
-        return rows
-
 
 def _slices(*pairs: tuple[str, int]) -> Slices:
     kept = [(n, s) for n, s in pairs if s > 0]

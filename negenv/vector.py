@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import torch
 from array_api_compat import array_namespace
 
@@ -250,10 +249,3 @@ class VectorNegotiationEnv:
         total = sum(v.element_size() * v.numel() for v in self.state.__dict__.values())
         total += sum(v.element_size() * v.numel() for v in self._static)
         return total // self.num_envs
-
-
-def to_numpy(tree: Any) -> Any:
-    """Nested dicts of tensors as numpy arrays (for tests and reports)."""
-    if isinstance(tree, dict):
-        return {k: to_numpy(v) for k, v in tree.items()}
-    return tree.detach().cpu().numpy() if isinstance(tree, torch.Tensor) else np.asarray(tree)

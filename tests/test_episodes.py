@@ -136,3 +136,14 @@ def test_infos_keep_the_same_numeric_keys_from_reset_to_the_end():
             extra = {"outcome"} if not env.agents else set()
             assert set(info) == keys[agent] | extra
             assert all(isinstance(info[k], (int, float)) for k in keys[agent])
+
+
+def test_outcome_record_fields_are_documented():
+    from negenv.outcome import FIELDS
+
+    env = negenv.parallel_env("burden_sharing")
+    policies = random_policies(env, 5)
+    obs, _ = env.reset(seed=1)
+    while env.agents:
+        obs, *_ = env.step(act(policies, obs))
+    assert set(env.outcome) == set(FIELDS) | {"scenario"}
