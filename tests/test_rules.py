@@ -232,8 +232,9 @@ def test_voice_counts_text_moves_in_the_demanded_direction():
     assert s.voice[0].tolist() == [1, 0]
 
 
-def test_alternating_offers_recognition_by_power_and_in_turn():
-    sc = kit.scenario(
+def three_proposers(**recognition):
+    """Alternating offers among 3 parties of power 0.5, 0.3, 0.2 with the given recognition."""
+    return kit.scenario(
         n_parties=3,
         protocol="alternating_offers",
         types={
@@ -241,32 +242,18 @@ def test_alternating_offers_recognition_by_power_and_in_turn():
             "ideals": [[0.5]] * 3,
             "weights": [[1.0]] * 3,
         },
-        recognition={"rule": "power", "agenda_exponent": 1.0},
+        recognition=recognition,
     )
+
+
+def test_alternating_offers_recognition_by_power_and_in_turn():
+    sc = three_proposers(rule="power", agenda_exponent=1.0)
     p, r0 = np.array([[0.5, 0.3, 0.2]] * 3), np.zeros(3, dtype=np.int64)
     assert core.recognise(sc, p, np.array([0.1, 0.6, 0.85]), r0).tolist() == [0, 1, 2]
-    sq = kit.scenario(
-        n_parties=3,
-        protocol="alternating_offers",
-        types={
-            "power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
-            "ideals": [[0.5]] * 3,
-            "weights": [[1.0]] * 3,
-        },
-        recognition={"rule": "power", "agenda_exponent": 2.0},
-    )
+    sq = three_proposers(rule="power", agenda_exponent=2.0)
     # odds 0.25 : 0.09 : 0.04, cdf 0.658, 0.895, 1
     assert core.recognise(sq, p, np.array([0.65, 0.66, 0.9]), r0).tolist() == [0, 1, 2]
-    turn = kit.scenario(
-        n_parties=3,
-        protocol="alternating_offers",
-        recognition={"rule": "turn"},
-        types={
-            "power": {"kind": "fixed", "values": [0.5, 0.3, 0.2]},
-            "ideals": [[0.5]] * 3,
-            "weights": [[1.0]] * 3,
-        },
-    )
+    turn = three_proposers(rule="turn")
     assert core.recognise(turn, p, np.zeros(3), np.array([0, 4, 5])).tolist() == [0, 1, 2]
     # through a round: the proposer's text stands, the next proposer is drawn
     s = kit.start(sc).replace(proposer=np.array([1]))
