@@ -21,6 +21,15 @@ from scipy.optimize import linprog, minimize
 SOLUTIONS = ("nbs", "nbs_power", "ks", "egalitarian", "utilitarian")
 
 
+def solve_batch(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
+    """Utilities (B, N) of every solution, each party's ideal gain ``a_i - d_i`` (B, N), and
+    each agreement's Pareto gap (B,), by episode (batched; see :mod:`negenv.batch_solutions`).
+    """
+    from negenv.batch_solutions import solve_records
+
+    return solve_records(records, burden)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One episode's bargaining problem (numpy arrays of one episode)."""
@@ -204,9 +213,8 @@ def problems(records: dict[str, Any], burden: bool) -> list[Problem]:
     ]
 
 
-def solve_batch(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
-    """Utilities (B, N) of every solution, each party's ideal gain ``a_i - d_i`` (B, N), and
-    each agreement's Pareto gap (B,), by episode.
+def solve_batch_scipy(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
+    """:func:`solve_batch` one episode at a time with scipy (the reference implementation).
 
     Episodes with identical types share one solve.
     """

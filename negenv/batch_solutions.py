@@ -1,0 +1,168 @@
+"""The reference solutions of many episodes at once, by the batched interior point of
+:mod:`negenv.ipm`; :class:`negenv.solutions.Problem` (scipy, one episode at a time) is the
+reference implementation it is tested against and the fallback for the rare program the
+batched method does not bring under tolerance.
+
+Utilities are affine in ``(x, t)``: ``u_i = c_i + ux_i.x - w_i.t_i`` with ``t_ij = |x_j -
+y_ij|`` on the distance-measured issues (all issues, or all but the burden issue, whose cost
+is linear in x). The order of work: egalitarian (it decides whether the bargaining set has an
+interior), then on the episodes where it does, each party's ideal point, the utilitarian
+solution and both Nash solutions in one batch, then Kalai-Smorodinsky and the Pareto gaps.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from negenv.ipm import Programs, solve
+from negenv.solutions import Problem
+
+EPS = 1e-9  # a bargaining set whose best max-min gain is below this has no interior
+
+
+class Types:
+    """Types of B episodes (numpy float64) and the affine form of their utilities."""
+
+    def __init__(self, ideal, weight, batna, power, capability, burden: bool):
+        f = lambda a: np.asarray(a, dtype=np.float64)  # noqa: E731
+        self.ideal, self.weight, self.batna = f(ideal), f(weight), f(batna)
+        self.power, self.capability, self.burden = f(power), f(capability), burden
+        bsz, n, k = self.ideal.shape
+        p = k - 1 if burden else k
+        self.c, self.ux = np.ones((bsz, n)), np.zeros((bsz, n, k))
+        if burden:  # cost_i(x) = ((1 - x)/N + x c_i) / max(1/N, c_i)
+            scale = np.maximum(1.0 / n, self.capability)
+            self.c = self.c - self.weight[..., -1] * (1.0 / n) / scale
+            self.ux[..., -1] = -self.weight[..., -1] * (self.capability - 1.0 / n) / scale
+        self.w, self.y = self.weight[..., :p], self.ideal[..., :p]
+
+    def __len__(self) -> int:
+        return len(self.batna)
+
+    def take(self, idx: np.ndarray) -> Types:
+        return Types(
+            *(a[idx] for a in (self.ideal, self.weight, self.batna, self.power, self.capability)),
+            self.burden,
+        )
+
+    def utility(self, x: np.ndarray) -> np.ndarray:
+        """(B, N) utilities of texts x (B, K): the formula of the rules."""
+        dist = np.abs(x[:, None, : self.y.shape[2]] - self.y)
+        return self.c + np.einsum("bnk,bk->bn", self.ux, x) - (self.w * dist).sum(axis=2)
+
+    def programs(self, reps: int, **fields: np.ndarray) -> Programs:
+        """``reps`` programs per episode (episode-major) with its rows; fields by program."""
+        rep = lambda a: np.repeat(a, reps, axis=0)  # noqa: E731
+        bsz, n, k = self.ideal.shape
+        base = {
+            "y": rep(self.y),
+            "a": rep(-self.ux),
+            "b": rep(self.w),
+            "cx": np.zeros((bsz * reps, k)),
+            "ct": np.zeros((bsz * reps, *self.w.shape[1:])),
+        }
+        return Programs(**(base | fields))
+
+
+def _max_min(ty: Types, scale: np.ndarray, reference: np.ndarray):
+    """max lam s.t. u_i - reference_i >= lam scale_i: (texts, lam, converged)."""
+    pr = ty.programs(1, s=scale, h=ty.c - reference, cl=-np.ones(len(ty)))
+    sol = solve(pr)
+    return np.clip(sol.x, 0.0, 1.0), sol.lam, sol.converged
+
+
+def solve_types(ty: Types) -> dict[str, np.ndarray]:
+    """Utilities (B, N) of every solution and the ideal gains, NaN where the bargaining set
+    has no interior."""
+    bsz, n, k = ty.ideal.shape
+    out = {name: np.full((bsz, n), np.nan) for name in ("nbs", "nbs_power", "ks", "egalitarian")}
+    out |= {"utilitarian": np.full((bsz, n), np.nan), "ideal_gain": np.full((bsz, n), np.nan)}
+    texts = {name: np.full((bsz, k), np.nan) for name in out}
+    x_eg, lam, ok = _max_min(ty, np.ones((bsz, n)), ty.batna)
+    inner = ok & (lam > EPS)
+    bad = list(np.flatnonzero(~ok))
+    texts["egalitarian"][inner] = x_eg[inner]
+
+    # ideal points (N), utilitarian, symmetric and power-weighted Nash: N + 3 per episode
+    idx = np.flatnonzero(inner)
+    sub, reps = ty.take(idx), n + 3
+    m = len(idx)
+    ct = np.zeros((m, reps, n, sub.w.shape[2]))
+    cx = np.zeros((m, reps, k))
+    party = np.arange(n)
+    ct[:, party, party] = sub.w  # minimise -u_i
+    cx[:, party] = sub.ux
+    ct[:, n] = sub.w  # minimise -sum_i u_i
+    cx[:, n] = sub.ux.sum(axis=1)
+    tau = np.zeros((m, reps, n))
+    tau[:, n + 1] = 1.0 / n
+    tau[:, n + 2] = sub.power
+    pr = sub.programs(
+        reps,
+        h=np.repeat(sub.c - sub.batna, reps, axis=0),
+        cx=-cx.reshape(m * reps, k),
+        ct=ct.reshape(m * reps, n, -1),
+        tau=tau.reshape(m * reps, n),
+    )
+    sol = solve(pr)
+    x = np.clip(sol.x, 0.0, 1.0).reshape(m, reps, k)
+    conv = sol.converged.reshape(m, reps).all(axis=1)
+    bad += list(idx[~conv])
+    u_best = np.stack([sub.utility(x[:, i])[:, i] for i in range(n)], axis=1)
+    out["ideal_gain"][idx] = u_best - sub.batna
+    for name, j in (("utilitarian", n), ("nbs", n + 1), ("nbs_power", n + 2)):
+        texts[name][idx] = x[:, j]
+
+    # Kalai-Smorodinsky: max lam s.t. u_i - d_i >= lam (a_i - d_i)
+    span = out["ideal_gain"]
+    ks = np.flatnonzero(inner & np.all(span > EPS, axis=1))
+    sub = ty.take(ks)
+    x_ks, lam_ks, ok_ks = _max_min(sub, span[ks], sub.batna)
+    good = ok_ks & (lam_ks > EPS)
+    texts["ks"][ks[good]] = x_ks[good]
+    bad += list(ks[~ok_ks])
+
+    for name in ("nbs", "nbs_power", "ks", "egalitarian", "utilitarian"):
+        fine = np.flatnonzero(np.isfinite(texts[name][:, 0]))
+        out[name][fine] = ty.take(fine).utility(texts[name][fine])
+    for b in sorted(set(int(i) for i in bad)):  # the scipy reference, for stragglers
+        prob = Problem(
+            ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden
+        )
+        for name, (_, u) in prob.solve().items():
+            out[name][b] = u
+        out["ideal_gain"][b] = prob.ideal_gains()
+    return out
+
+
+def pareto_gaps(ty: Types, u: np.ndarray) -> np.ndarray:
+    """(B,) the largest uniform gain over utilities u (B, N) that some text offers all."""
+    _, lam, ok = _max_min(ty, np.ones_like(u), u)
+    gap = np.maximum(lam, 0.0)
+    for b in np.flatnonzero(~ok):
+        prob = Problem(
+            ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden
+        )
+        gap[b] = prob.pareto_gap(u[b])
+    return gap
+
+
+def solve_records(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
+    """:func:`negenv.solutions.solve_batch`: solutions, ideal gains and Pareto gaps."""
+    ty = Types(
+        records["ideal"],
+        records["weight"],
+        records["batna"],
+        records["power"],
+        records["capability"],
+        burden,
+    )
+    out = solve_types(ty)
+    out["pareto_gap"] = np.full(len(ty), np.nan)
+    agreed = np.flatnonzero(np.asarray(records["agreed_round"]) >= 0)
+    if len(agreed):
+        sub = ty.take(agreed)
+        out["pareto_gap"][agreed] = pareto_gaps(sub, sub.utility(records["agreement"][agreed]))
+    return out
