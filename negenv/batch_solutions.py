@@ -15,8 +15,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+import torch
 
-from negenv.ipm import Programs, solve
+from negenv import ipm
 from negenv.solutions import Problem
 
 EPS = 1e-9  # a bargaining set whose best max-min gain is below this has no interior
@@ -52,8 +53,9 @@ class Types:
         dist = np.abs(x[:, None, : self.y.shape[2]] - self.y)
         return self.c + np.einsum("bnk,bk->bn", self.ux, x) - (self.w * dist).sum(axis=2)
 
-    def programs(self, reps: int, **fields: np.ndarray) -> Programs:
-        """``reps`` programs per episode (episode-major) with its rows; fields by program."""
+    def solve(self, reps: int, **fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Solve ``reps`` programs per episode (episode-major) with its rows, fields given by
+        program: (texts clipped to [0, 1], lam or None, converged)."""
         rep = lambda a: np.repeat(a, reps, axis=0)  # noqa: E731
         bsz, n, k = self.ideal.shape
         base = {
@@ -63,14 +65,15 @@ class Types:
             "cx": np.zeros((bsz * reps, k)),
             "ct": np.zeros((bsz * reps, *self.w.shape[1:])),
         }
-        return Programs(**(base | fields))
+        pr = ipm.Programs(**{k: torch.from_numpy(v) for k, v in (base | fields).items()})
+        sol = ipm.solve(pr)
+        lam = sol.lam.numpy() if sol.lam is not None else None
+        return np.clip(sol.x.numpy(), 0.0, 1.0), lam, sol.converged.numpy()
 
 
 def _max_min(ty: Types, scale: np.ndarray, reference: np.ndarray):
     """max lam s.t. u_i - reference_i >= lam scale_i: (texts, lam, converged)."""
-    pr = ty.programs(1, s=scale, h=ty.c - reference, cl=-np.ones(len(ty)))
-    sol = solve(pr)
-    return np.clip(sol.x, 0.0, 1.0), sol.lam, sol.converged
+    return ty.solve(1, s=scale, h=ty.c - reference, cl=-np.ones(len(ty)))
 
 
 def solve_types(ty: Types) -> dict[str, np.ndarray]:
@@ -99,16 +102,14 @@ def solve_types(ty: Types) -> dict[str, np.ndarray]:
     tau = np.zeros((m, reps, n))
     tau[:, n + 1] = 1.0 / n
     tau[:, n + 2] = sub.power
-    pr = sub.programs(
+    x, _, conv = sub.solve(
         reps,
         h=np.repeat(sub.c - sub.batna, reps, axis=0),
         cx=-cx.reshape(m * reps, k),
         ct=ct.reshape(m * reps, n, -1),
         tau=tau.reshape(m * reps, n),
     )
-    sol = solve(pr)
-    x = np.clip(sol.x, 0.0, 1.0).reshape(m, reps, k)
-    conv = sol.converged.reshape(m, reps).all(axis=1)
+    x, conv = x.reshape(m, reps, k), conv.reshape(m, reps).all(axis=1)
     bad += list(idx[~conv])
     u_best = np.stack([sub.utility(x[:, i])[:, i] for i in range(n)], axis=1)
     out["ideal_gain"][idx] = u_best - sub.batna

@@ -25,32 +25,33 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
+import torch
+from torch import Tensor
 
 
 @dataclass(frozen=True)
 class Programs:
-    """B programs of the shape in the module docstring (numpy float64).
+    """B programs of the shape in the module docstring (float64 tensors on one device).
 
     ``s is None`` drops ``lam``. ``tau`` (B, N) >= 0 marks Nash rows (0: an ordinary row).
     """
 
-    y: np.ndarray  # (B, N, P) ideal points on the distance-measured issues (P <= K)
-    a: np.ndarray  # (B, N, K)
-    b: np.ndarray  # (B, N, P)
-    h: np.ndarray  # (B, N)
-    cx: np.ndarray  # (B, K)
-    ct: np.ndarray  # (B, N, P)
-    s: np.ndarray | None = None  # (B, N)
-    cl: np.ndarray | None = None  # (B,)
-    tau: np.ndarray | None = None  # (B, N)
+    y: Tensor  # (B, N, P) ideal points on the distance-measured issues (P <= K)
+    a: Tensor  # (B, N, K)
+    b: Tensor  # (B, N, P)
+    h: Tensor  # (B, N)
+    cx: Tensor  # (B, K)
+    ct: Tensor  # (B, N, P)
+    s: Tensor | None = None  # (B, N)
+    cl: Tensor | None = None  # (B,)
+    tau: Tensor | None = None  # (B, N)
 
 
 @dataclass(frozen=True)
 class Solution:
-    x: np.ndarray  # (B, K)
-    lam: np.ndarray | None  # (B,)
-    converged: np.ndarray  # (B,) bool
+    x: Tensor  # (B, K)
+    lam: Tensor | None  # (B,)
+    converged: Tensor  # (B,) bool
     iterations: int
 
 
@@ -61,29 +62,29 @@ class Solution:
 GROUPS = ("p", "m", "t", "u", "l", "c")
 
 
-def _rows(pr: Programs, x, t, lam) -> dict[str, np.ndarray]:
+def _rows(pr: Programs, x, t, lam) -> dict[str, Tensor]:
     """G z, by row group."""
     p = pr.y.shape[2]
     xp = x[:, None, :p]
-    c = np.einsum("bnk,bk->bn", pr.a, x) + (pr.b * t).sum(axis=2)
+    c = (pr.a * x[:, None, :]).sum(dim=2) + (pr.b * t).sum(dim=2)
     if pr.s is not None:
         c = c + pr.s * lam[:, None]
     return {"p": xp - t, "m": -xp - t, "t": t, "u": x, "l": -x, "c": c}
 
 
-def _rhs(pr: Programs) -> dict[str, np.ndarray]:
+def _rhs(pr: Programs) -> dict[str, Tensor]:
     """h, by row group."""
-    ones = np.ones_like(pr.cx)
-    return {"p": pr.y, "m": -pr.y, "t": np.ones_like(pr.y), "u": ones, "l": 0 * ones, "c": pr.h}
+    ones = torch.ones_like(pr.cx)
+    return {"p": pr.y, "m": -pr.y, "t": torch.ones_like(pr.y), "u": ones, "l": 0 * ones, "c": pr.h}
 
 
-def _transpose(pr: Programs, v: dict[str, np.ndarray]):
+def _transpose(pr: Programs, v: dict[str, Tensor]):
     """G^T v for row values v: gradients with respect to (x, t, lam)."""
     p = pr.y.shape[2]
-    gx = v["u"] - v["l"] + np.einsum("bnk,bn->bk", pr.a, v["c"])
-    gx[:, :p] += (v["p"] - v["m"]).sum(axis=1)
+    gx = v["u"] - v["l"] + (pr.a * v["c"][..., None]).sum(dim=1)
+    gx[:, :p] += (v["p"] - v["m"]).sum(dim=1)
     gt = -v["p"] - v["m"] + v["t"] + pr.b * v["c"][..., None]
-    gl = (pr.s * v["c"]).sum(axis=1) if pr.s is not None else None
+    gl = (pr.s * v["c"]).sum(dim=1) if pr.s is not None else None
     return gx, gt, gl
 
 
@@ -102,48 +103,48 @@ class _Normal:
     ``C^T T^-1 C`` from the assembled core does cancel them once rows become active.)
     """
 
-    def __init__(self, pr: Programs, w: dict[str, np.ndarray]):
+    def __init__(self, pr: Programs, w: dict[str, Tensor]):
         bsz, n, p = pr.y.shape
         k = pr.cx.shape[1]
         self.k, self.p, self.lam = k, p, pr.s is not None
-        root = np.sqrt(w["c"])
-        e = pr.a if not self.lam else np.concatenate([pr.a, pr.s[..., None]], axis=2)
+        root = w["c"].sqrt()
+        e = pr.a if not self.lam else torch.cat([pr.a, pr.s[..., None]], dim=2)
         self.ew = e * root[..., None]  # (B, N, nc)
         self.d = w["p"] + w["m"] + w["t"]  # (B, N, P)
         self.u = pr.b * root[..., None]
         self.dinv_u = self.u / self.d
-        self.sm = 1.0 / (1.0 + (self.u * self.dinv_u).sum(axis=2))  # 1 / (1 + q_i)
+        self.sm = 1.0 / (1.0 + (self.u * self.dinv_u).sum(dim=2))  # 1 / (1 + q_i)
         self.skew = w["m"] - w["p"]  # E_i's entries
-        r = self.ew.copy()
+        r = self.ew.clone()
         r[:, :, :p] -= self.skew * self.dinv_u
-        schur = np.einsum("bni,bnj,bn->bij", r, r, self.sm)
+        schur = torch.einsum("bni,bnj->bij", r * self.sm[..., None], r)
         g = (4.0 * w["p"] * w["m"] + (w["p"] + w["m"]) * w["t"]) / self.d
-        idx = np.arange(k)
+        idx = torch.arange(k)
         schur[:, idx, idx] += w["u"] + w["l"]
-        schur[:, idx[:p], idx[:p]] += g.sum(axis=1)
+        schur[:, idx[:p], idx[:p]] += g.sum(dim=1)
         self.chol = _cholesky(schur)
 
-    def _block_solve(self, v: np.ndarray) -> np.ndarray:
+    def _block_solve(self, v: Tensor) -> Tensor:
         """T_i^{-1} v for v (B, N, P), by Sherman-Morrison."""
         dv = v / self.d
-        return dv - self.dinv_u * ((self.u * dv).sum(axis=2) * self.sm)[..., None]
+        return dv - self.dinv_u * ((self.u * dv).sum(dim=2) * self.sm)[..., None]
 
     def solve(self, rx, rt, rl):
         """Solve M (dx, dt, dl) = (rx, rt, rl)."""
         p = self.p
-        rc = rx if rl is None else np.concatenate([rx, rl[:, None]], axis=1)
+        rc = rx if rl is None else torch.cat([rx, rl[:, None]], dim=1)
         tr = self._block_solve(rt)  # C_i^T T_i^-1 r_t = E_i^T (.) + e_i u_i^T (.)
-        rc = rc - np.einsum("bni,bn->bi", self.ew, (self.u * tr).sum(axis=2))
-        rc[:, :p] -= (self.skew * tr).sum(axis=1)
+        rc = rc - (self.ew * (self.u * tr).sum(dim=2)[..., None]).sum(dim=1)
+        rc[:, :p] -= (self.skew * tr).sum(dim=1)
         dc = _cho_solve(self.chol, rc)
-        cdc = self.u * np.einsum("bni,bi->bn", self.ew, dc)[..., None]
+        cdc = self.u * (self.ew * dc[:, None, :]).sum(dim=2)[..., None]
         cdc += self.skew * dc[:, None, :p]
         dt = self._block_solve(rt - cdc)
         k = self.k
         return dc[:, :k], dt, (dc[:, k] if self.lam else None)
 
 
-def _cholesky(a: np.ndarray) -> np.ndarray:
+def _cholesky(a: Tensor) -> Tensor:
     """Lower Cholesky factors of a batch of small SPD matrices (B, n, n).
 
     Pivots are clamped at a tiny fraction of the diagonal: near the end of an interior-point
@@ -152,25 +153,25 @@ def _cholesky(a: np.ndarray) -> np.ndarray:
     whether it converged.
     """
     n = a.shape[1]
-    low = np.zeros_like(a)
+    low = torch.zeros_like(a)
     for j in range(n):
-        pivot = a[:, j, j] - (low[:, j, :j] ** 2).sum(axis=1)
-        low[:, j, j] = np.sqrt(np.maximum(pivot, 1e-14 * np.abs(a[:, j, j]) + 1e-300))
+        pivot = a[:, j, j] - (low[:, j, :j] ** 2).sum(dim=1)
+        low[:, j, j] = torch.maximum(pivot, 1e-14 * a[:, j, j].abs() + 1e-300).sqrt()
         for i in range(j + 1, n):
-            dot = (low[:, i, :j] * low[:, j, :j]).sum(axis=1)
+            dot = (low[:, i, :j] * low[:, j, :j]).sum(dim=1)
             low[:, i, j] = (a[:, i, j] - dot) / low[:, j, j]
     return low
 
 
-def _cho_solve(chol: np.ndarray, r: np.ndarray) -> np.ndarray:
+def _cho_solve(chol: Tensor, r: Tensor) -> Tensor:
     """Solve L L^T x = r for batches of small lower-triangular L (B, n, n), r (B, n)."""
     n = r.shape[1]
-    z = np.empty_like(r)
+    z = torch.empty_like(r)
     for i in range(n):  # forward
-        z[:, i] = (r[:, i] - (chol[:, i, :i] * z[:, :i]).sum(axis=1)) / chol[:, i, i]
-    x = np.empty_like(r)
+        z[:, i] = (r[:, i] - (chol[:, i, :i] * z[:, :i]).sum(dim=1)) / chol[:, i, i]
+    x = torch.empty_like(r)
     for i in reversed(range(n)):  # backward with L^T
-        x[:, i] = (z[:, i] - (chol[:, i + 1 :, i] * x[:, i + 1 :]).sum(axis=1)) / chol[:, i, i]
+        x[:, i] = (z[:, i] - (chol[:, i + 1 :, i] * x[:, i + 1 :]).sum(dim=1)) / chol[:, i, i]
     return x
 
 
@@ -183,8 +184,8 @@ def _take(tree, idx):
     return None if tree is None else tree[idx]
 
 
-def _per_program(v: np.ndarray, how) -> np.ndarray:
-    return how(v.reshape(len(v), -1), axis=1)
+def _per_program(v: Tensor, how) -> Tensor:
+    return how(v.reshape(len(v), -1), dim=1)
 
 
 class _Iterate:
@@ -192,12 +193,12 @@ class _Iterate:
 
     def __init__(self, pr: Programs):
         bsz, n, p = pr.y.shape
-        self.x = np.full((bsz, pr.cx.shape[1]), 0.5)
-        self.t = np.full((bsz, n, p), 0.75)  # strictly inside |x - y| <= t <= 1
-        self.lam = np.zeros(bsz) if pr.s is not None else None
+        self.x = torch.full_like(pr.cx, 0.5)
+        self.t = torch.full_like(pr.y, 0.75)  # strictly inside |x - y| <= t <= 1
+        self.lam = torch.zeros_like(pr.h[:, 0]) if pr.s is not None else None
         h = _rhs(pr)
-        self.slack = {g: np.maximum(h[g] - v, 0.1) for g, v in _rows(pr, *self.z).items()}
-        self.dual = {g: np.ones_like(v) for g, v in self.slack.items()}
+        self.slack = {g: (h[g] - v).clamp(min=0.1) for g, v in _rows(pr, *self.z).items()}
+        self.dual = {g: torch.ones_like(v) for g, v in self.slack.items()}
 
     @property
     def z(self):
@@ -213,15 +214,15 @@ def _newton(pr: Programs, it: _Iterate, free: dict, tau: dict, tol: float):
     r_p = {g: gz[g] + s[g] - h[g] for g in GROUPS}
     gx, gt, gl = _transpose(pr, y)
     r_d = (pr.cx + gx, pr.ct + gt, (pr.cl + gl) if lam_on else None)
-    m_free = sum(_per_program(f, np.sum) for f in free.values())
+    m_free = sum(_per_program(f, torch.sum) for f in free.values())
 
     def gap(s_, y_):
-        return sum(_per_program(f * s_[g] * y_[g], np.sum) for g, f in free.items())
+        return sum(_per_program(f * s_[g] * y_[g], torch.sum) for g, f in free.items())
 
     mu = gap(s, y) / m_free
-    worst = [_per_program(np.abs(v), np.max) for v in (*r_p.values(), r_d[0], r_d[1])]
-    worst += [_per_program(np.abs((1 - free[g]) * (s[g] * y[g] - tau[g])), np.max) for g in GROUPS]
-    err = np.maximum.reduce(worst + [mu] + ([np.abs(r_d[2])] if lam_on else []))
+    worst = [_per_program(v.abs(), torch.amax) for v in (*r_p.values(), r_d[0], r_d[1])]
+    worst += [_per_program(((1 - free[g]) * (s[g] * y[g] - tau[g])).abs(), torch.amax) for g in GROUPS]
+    err = torch.stack(worst + [mu] + ([r_d[2].abs()] if lam_on else [])).amax(dim=0)
     done = err < tol
     normal = _Normal(pr, {g: y[g] / s[g] for g in GROUPS})
 
@@ -235,23 +236,23 @@ def _newton(pr: Programs, it: _Iterate, free: dict, tau: dict, tol: float):
         return dz, ds, dy
 
     def longest(ds, dy):  # the largest step in [0, 1] keeping slacks and duals >= 0
-        fall = np.zeros(bsz)  # the fastest relative decrease, -min(dv / v)
+        fall = torch.zeros_like(pr.h[:, 0])  # the fastest relative decrease, -min(dv / v)
         for v, dv in [(s[g], ds[g]) for g in GROUPS] + [(y[g], dy[g]) for g in GROUPS]:
-            fall = np.maximum(fall, -_per_program(dv / v, np.min))
-        return 1.0 / np.maximum(fall, 1.0)
+            fall = torch.maximum(fall, -_per_program(dv / v, torch.amin))
+        return 1.0 / fall.clamp(min=1.0)
 
     # predictor: aim at the targets tau alone; corrector: re-centre by sigma mu, Mehrotra's rule
     _, ds, dy = direction({g: s[g] * y[g] - tau[g] for g in GROUPS})
     a = longest(ds, dy)
     s_aff = {g: s[g] + _bcast(a, ds[g]) * ds[g] for g in GROUPS}
     y_aff = {g: y[g] + _bcast(a, dy[g]) * dy[g] for g in GROUPS}
-    sigma = np.clip(gap(s_aff, y_aff) / np.maximum(m_free * mu, 1e-300), 0.0, 1.0) ** 3
+    sigma = (gap(s_aff, y_aff) / (m_free * mu).clamp(min=1e-300)).clamp(0.0, 1.0) ** 3
     r_c = {
         g: s[g] * y[g] + ds[g] * dy[g] - tau[g] - free[g] * _bcast(sigma * mu, free[g])
         for g in GROUPS
     }
     dz, ds, dy = direction(r_c)
-    return (dz, ds, dy, np.minimum(1.0, 0.995 * longest(ds, dy))), done
+    return (dz, ds, dy, (0.995 * longest(ds, dy)).clamp(max=1.0)), done
 
 
 def solve(pr: Programs, tol: float = 1e-9, max_iter: int = 60) -> Solution:
@@ -260,36 +261,47 @@ def solve(pr: Programs, tol: float = 1e-9, max_iter: int = 60) -> Solution:
     targets are all below ``tol``; only the programs still running are iterated."""
     bsz, n, _ = pr.y.shape
     lam_on = pr.s is not None
+    if bsz == 0:
+        return Solution(pr.cx.clone(), pr.h[:, 0].clone() if lam_on else None, pr.h[:, 0] > 0, 0)
     if pr.cl is None:
-        pr = Programs(**(pr.__dict__ | {"cl": np.zeros(bsz)}))
+        pr = Programs(**(pr.__dict__ | {"cl": torch.zeros_like(pr.h[:, 0])}))
     it = _Iterate(pr)
-    tau = {g: np.zeros_like(v) for g, v in it.slack.items()}
-    free = {g: np.ones_like(v) for g, v in it.slack.items()}
+    tau = {g: torch.zeros_like(v) for g, v in it.slack.items()}
+    free = {g: torch.ones_like(v) for g, v in it.slack.items()}
     if pr.tau is not None:
-        tau["c"], free["c"] = pr.tau, (pr.tau <= 0).astype(float)
-    done = np.zeros(bsz, dtype=bool)
-    active = np.arange(bsz)
+        tau["c"], free["c"] = pr.tau, (pr.tau <= 0).to(pr.tau.dtype)
+    out_x, out_lam = it.x.clone(), (it.lam.clone() if lam_on else None)
+    done = torch.zeros(bsz, dtype=torch.bool, device=pr.h.device)
+    active = torch.arange(bsz, device=pr.h.device)  # the programs in the working arrays
     for count in range(max_iter):
-        sub = _Iterate.__new__(_Iterate)
-        sub.x, sub.t, sub.lam = it.x[active], it.t[active], _take(it.lam, active)
-        sub.slack, sub.dual = _take(it.slack, active), _take(it.dual, active)
-        (dz, ds, dy, alpha), finished = _newton(
-            _take(pr, active), sub, _take(free, active), _take(tau, active), tol
-        )
-        alpha = np.where(finished, 0.0, alpha)
-        it.x[active] += alpha[:, None] * dz[0]
-        it.t[active] += alpha[:, None, None] * dz[1]
+        (dz, ds, dy, alpha), finished = _newton(pr, it, free, tau, tol)
+        alpha = torch.where(finished, 0.0, alpha)
+        it.x += alpha[:, None] * dz[0]
+        it.t += alpha[:, None, None] * dz[1]
         if lam_on:
-            it.lam[active] += alpha * dz[2]
+            it.lam += alpha * dz[2]
         for g in GROUPS:
-            it.slack[g][active] += _bcast(alpha, ds[g]) * ds[g]
-            it.dual[g][active] += _bcast(alpha, dy[g]) * dy[g]
-        done[active[finished]] = True
-        active = active[~finished]
-        if not len(active):
-            break
-    return Solution(it.x, it.lam, done, count)
+            it.slack[g] += _bcast(alpha, ds[g]) * ds[g]
+            it.dual[g] += _bcast(alpha, dy[g]) * dy[g]
+        if bool(finished.any()):  # hand the finished ones out and drop them
+            ended = active[finished]
+            done[ended] = True
+            out_x[ended] = it.x[finished]
+            if lam_on:
+                out_lam[ended] = it.lam[finished]
+            keep = ~finished
+            active = active[keep]
+            if not active.numel():
+                break
+            pr, free, tau = _take(pr, keep), _take(free, keep), _take(tau, keep)
+            it.x, it.t, it.lam = it.x[keep], it.t[keep], _take(it.lam, keep)
+            it.slack, it.dual = _take(it.slack, keep), _take(it.dual, keep)
+    if active.numel():  # unconverged: the last iterate
+        out_x[active] = it.x
+        if lam_on:
+            out_lam[active] = it.lam
+    return Solution(out_x, out_lam, done, count)
 
 
-def _bcast(v: np.ndarray, like: np.ndarray) -> np.ndarray:
+def _bcast(v: Tensor, like: Tensor) -> Tensor:
     return v.reshape(v.shape + (1,) * (like.ndim - 1))
