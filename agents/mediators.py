@@ -13,7 +13,7 @@ import numpy as np
 from agents.base import legalise
 from negenv.layout import GuaranteeTarget, Layout, Move
 from negenv.scenario import Scenario
-from negenv.solutions import Problem
+from negenv.batch_solutions import Types, texts
 
 
 class TextMediator:
@@ -88,31 +88,40 @@ class PowerCentroidMediator(TextMediator):
 
 
 class SolutionMediator(TextMediator):
-    """Moves the text toward a bargaining solution of the observed types (one solve per
-    episode: types are fixed within it)."""
+    """Moves the text toward a bargaining solution of the observed types. Targets are solved
+    in one batch for the rows whose types it has not seen (types are fixed within an episode)
+    and cached by those types."""
 
     def __init__(self, layout: Layout, scenario: Scenario, solution: str = "nbs", **kwargs):
         super().__init__(layout, step=scenario.move_step, **kwargs)
         self.solution, self.cache = solution, {}
         self.burden, self.exponent = scenario.burden_issue, scenario.types.capability_exponent
 
-    def target(self, obs: np.ndarray, row: int) -> np.ndarray:
-        key = obs[row, self.s["ideals"].start :].tobytes()
-        if key not in self.cache:
-            t = self.types(obs, row)
-            cap = t["power"] ** self.exponent
-            prob = Problem(
-                t["ideal"], t["weight"], t["batna"], t["power"], cap / cap.sum(), self.burden
+    def targets(self, obs: np.ndarray) -> np.ndarray:
+        keys = [row.tobytes() for row in obs[:, self.s["ideals"].start :]]
+        new = {k: r for r, k in enumerate(keys) if k not in self.cache}
+        if new:
+            rows = np.fromiter(new.values(), dtype=np.int64)
+            n, k, s = self.lay.n, self.lay.k, self.s
+            power = obs[rows][:, s["powers"]]
+            cap = power**self.exponent
+            ty = Types(
+                obs[rows][:, s["ideals"]].reshape(-1, n, k),
+                obs[rows][:, s["weights"]].reshape(-1, n, k),
+                obs[rows][:, s["batnas"]],
+                power,
+                cap / cap.sum(axis=1, keepdims=True),
+                self.burden,
             )
-            x, _ = {"nbs": prob.nash, "egalitarian": prob.egalitarian}[self.solution]()
-            self.cache[key] = np.where(np.isfinite(x), x, obs[row, self.s["proposal"]])
-            if len(self.cache) > 4096:
-                self.cache.pop(next(iter(self.cache)))
-        return self.cache[key]
+            found = texts(ty, self.solution)
+            if len(self.cache) + len(new) > max(4096, 4 * len(obs)):
+                self.cache.clear()
+            self.cache.update(zip(new, found))
+        target = np.stack([self.cache[key] for key in keys])
+        return np.where(np.isfinite(target), target, obs[:, self.s["proposal"]])
 
     def direction(self, obs: np.ndarray) -> np.ndarray:
-        target = np.stack([self.target(obs, r) for r in range(len(obs))])
-        return self.toward(obs, target)
+        return self.toward(obs, self.targets(obs))
 
 
 class GuaranteeMonitorMediator(SplitTheDifferenceMediator):

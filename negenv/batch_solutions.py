@@ -76,6 +76,24 @@ def _max_min(ty: Types, scale: np.ndarray, reference: np.ndarray):
     return ty.solve(1, s=scale, h=ty.c - reference, cl=-np.ones(len(ty)))
 
 
+def texts(ty: Types, name: str) -> np.ndarray:
+    """(B, K) texts of one solution: ``"egalitarian"``, ``"nbs"`` or ``"nbs_power"``; NaN
+    where the bargaining set has no interior (what a mediator aims at)."""
+    if name not in ("egalitarian", "nbs", "nbs_power"):
+        raise ValueError(f"solution = {name!r} is invalid: egalitarian, nbs or nbs_power")
+    bsz, n, k = ty.ideal.shape
+    x, lam, ok = _max_min(ty, np.ones((bsz, n)), ty.batna)
+    inner = np.flatnonzero(ok & (lam > EPS))
+    out = np.full((bsz, k), np.nan)
+    if name == "egalitarian":
+        out[inner] = x[inner]
+        return out
+    sub = ty.take(inner)
+    alpha = np.full((len(sub), n), 1.0 / n) if name == "nbs" else sub.power
+    out[inner] = sub.solve(1, h=sub.c - sub.batna, tau=alpha)[0]
+    return out
+
+
 def solve_types(ty: Types) -> dict[str, np.ndarray]:
     """Utilities (B, N) of every solution and the ideal gains, NaN where the bargaining set
     has no interior."""
@@ -150,20 +168,24 @@ def pareto_gaps(ty: Types, u: np.ndarray) -> np.ndarray:
     return gap
 
 
-def solve_records(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
-    """:func:`negenv.solutions.solve_batch`: solutions, ideal gains and Pareto gaps."""
-    ty = Types(
-        records["ideal"],
-        records["weight"],
-        records["batna"],
-        records["power"],
-        records["capability"],
-        burden,
-    )
-    out = solve_types(ty)
-    out["pareto_gap"] = np.full(len(ty), np.nan)
+def _types(records: dict[str, Any], burden: bool) -> Types:
+    fields = ("ideal", "weight", "batna", "power", "capability")
+    return Types(*(records[f] for f in fields), burden)
+
+
+def agreement_gaps(records: dict[str, Any], burden: bool) -> np.ndarray:
+    """(B,) Pareto gap of each episode's agreement, NaN where there is none."""
+    ty = _types(records, burden)
+    out = np.full(len(ty), np.nan)
     agreed = np.flatnonzero(np.asarray(records["agreed_round"]) >= 0)
     if len(agreed):
         sub = ty.take(agreed)
-        out["pareto_gap"][agreed] = pareto_gaps(sub, sub.utility(records["agreement"][agreed]))
+        out[agreed] = pareto_gaps(sub, sub.utility(records["agreement"][agreed]))
+    return out
+
+
+def solve_records(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
+    """:func:`negenv.solutions.solve_batch`: solutions, ideal gains and Pareto gaps."""
+    out = solve_types(_types(records, burden))
+    out["pareto_gap"] = agreement_gaps(records, burden)
     return out

@@ -1,9 +1,12 @@
 """Evaluate mediators: suites of scenarios, background populations, scorecards with CIs.
 
 A focal mediator runs against background populations of scripted parties on every scenario
-of a suite, on fixed seeds. The same seeds run under the unmediated protocol (the same types:
-type draws depend only on the seed), which gives the value of mediation per episode. Every
-metric gets a 95% confidence interval by bootstrap, stratified by scenario for aggregates.
+of a suite, on fixed episodes (episode b of a seed; see :mod:`negenv.rollout`). The same
+episodes run under the unmediated protocol (the same types: type draws depend only on the
+episode's key), which gives the value of mediation per episode. Every metric gets a 95%
+confidence interval by a bootstrap over episodes, stratified by scenario and population.
+Episodes run as one batch on the batched env by default (``--backend pettingzoo`` plays them
+one by one and gives the same records).
 
     python -m negenv.evaluate --mediator nbs_signals --mediator split --suite small --out reports/x
 """
@@ -15,6 +18,7 @@ import csv
 import json
 import os
 import tempfile
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,9 +27,10 @@ import numpy as np
 from tqdm import tqdm
 
 import negenv
+from negenv import rollout
 from negenv.metrics import FAMILIES, episode_metrics, stack
 from negenv.scenario import Scenario, load, with_overrides
-from negenv.solutions import solve_batch
+from negenv.solutions import pareto_gaps, solve_batch
 
 HEADLINES = {  # one number per family on the scorecard
     "agreement": "agreed",
@@ -64,43 +69,78 @@ def unmediated(sc: Scenario) -> Scenario:
 
 
 def run(
-    sc: Scenario, mediator: str | None, population: str, seeds: range, progress: tqdm | None = None
+    sc: Scenario,
+    mediator: str | None,
+    population: str,
+    episodes: int,
+    seed: int = 0,
+    backend: str = "vector",
+    progress: tqdm | None = None,
 ) -> dict[str, np.ndarray]:
-    """Outcome records of one mediator (None: the unmediated protocol) on given seeds."""
-    from agents import act, registry
+    """Outcome records of one mediator (None: the unmediated protocol) on episodes
+    ``0..episodes-1`` of ``seed`` (see :mod:`negenv.rollout`)."""
+    from agents import registry
 
     spec = registry.mediator(mediator) if mediator else None
     scenario = with_overrides(sc, spec.overrides) if spec and spec.overrides else sc
-    env = negenv.parallel_env(scenario if mediator else unmediated(sc))
+    scenario = scenario if mediator else unmediated(sc)
+    env = negenv.parallel_env(scenario)  # policies are built against its layout and spaces
     policies = registry.population(population, env)
-    if mediator:
+    if spec:
         policies["mediator"] = spec.build(env)
-    records = []
-    for seed in seeds:
-        obs, _ = env.reset(seed=seed)
-        while env.agents:
-            obs, *_ = env.step(act(policies, obs))
-        records.append(env.outcome)
-        if progress is not None:
-            progress.update()
-    return stack(records)
+    return rollout.run(scenario, policies, episodes, seed, backend, progress)
+
+
+def bootstrap_table(
+    strata: list[np.ndarray], n: int = 2000, seed: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Stratified bootstrap of many metrics at once.
+
+    ``strata`` holds one (E_s, M) array per stratum (episodes by metrics). A resample draws
+    E_s episodes with replacement in every stratum, the same draw for every metric; a
+    stratum's value is the mean over its drawn episodes where the metric is defined (not NaN),
+    and the aggregate is the mean over the strata where the metric is defined at all.
+    Returns the point estimates and the 2.5 and 97.5 percentiles, each (M,).
+    """
+    rng = np.random.default_rng(seed)
+    width = strata[0].shape[1]
+    points, draws = [], []
+    for values in strata:
+        fin = np.isfinite(values)
+        filled = np.where(fin, values, 0.0)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            points.append(filled.sum(axis=0) / fin.sum(axis=0))
+        size, chunks = len(values), []
+        for lo in range(0, n, 256):  # resample counts in chunks of 256 draws
+            k = min(256, n - lo)
+            idx = rng.integers(0, size, (k, size)) + size * np.arange(k)[:, None]
+            counts = np.bincount(idx.ravel(), minlength=k * size).reshape(k, size)
+            counts = counts.astype(np.float64)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                chunks.append((counts @ filled) / (counts @ fin))
+        draws.append(np.concatenate(chunks))
+    points_arr, draws_arr = np.stack(points), np.stack(draws)  # (S, M), (S, n, M)
+    defined = np.isfinite(points_arr)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # metrics defined nowhere
+        point = np.nanmean(np.where(defined, points_arr, np.nan), axis=0)
+        agg = np.nanmean(np.where(defined[:, None, :], draws_arr, np.nan), axis=0)
+        low, high = np.nanpercentile(agg, [2.5, 97.5], axis=0)
+    return point, low, high
 
 
 def bootstrap_ci(strata: list[np.ndarray], n: int = 2000, seed: int = 0) -> tuple[float, ...]:
-    """Mean over strata of each stratum's mean, with a 95% percentile CI from resampling
-    every stratum on its own (a stratified bootstrap). NaNs are dropped."""
-    strata = [s[np.isfinite(s)] for s in strata]
-    strata = [s for s in strata if len(s)]
-    if not strata:
-        return (float("nan"),) * 3
-    rng = np.random.default_rng(seed)
-    draws = np.mean([s[rng.integers(0, len(s), (n, len(s)))].mean(axis=1) for s in strata], axis=0)
-    point = float(np.mean([s.mean() for s in strata]))
-    return point, float(np.percentile(draws, 2.5)), float(np.percentile(draws, 97.5))
+    """One metric's stratified mean and 95% percentile CI (see :func:`bootstrap_table`)."""
+    point, low, high = bootstrap_table([np.asarray(s, float)[:, None] for s in strata], n, seed)
+    return float(point[0]), float(low[0]), float(high[0])
 
 
 def evaluate(
-    mediators: list[str], suite_name: str = "small", progress: bool = True
+    mediators: list[str],
+    suite_name: str | Suite = "small",
+    progress: bool = True,
+    backend: str = "vector",
+    seed: int = 0,
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Per-episode rows (tidy) and a summary of every metric with CIs, by mediator."""
     from agents import registry
@@ -108,65 +148,54 @@ def evaluate(
     for name in mediators:
         registry.mediator(name)
     st = suite_name if isinstance(suite_name, Suite) else suite(suite_name)
-    seeds = range(st.episodes)
     total = len(st.scenarios) * len(st.populations) * (len(mediators) + 1) * st.episodes
     bar = tqdm(total=total, desc="episodes", disable=not progress)
     rows: list[dict[str, Any]] = []
     for scenario_name in st.scenarios:
         sc = load(scenario_name)
         for pop in st.populations:
-            base = run(sc, None, pop, seeds, bar)
+            base = run(sc, None, pop, st.episodes, seed, backend, bar)
             solutions = solve_batch(base, sc.burden_issue)
             base_rows = episode_metrics(base, sc, solutions)
             for mediator in mediators:
-                rec = run(sc, mediator, pop, seeds, bar)
+                rec = run(sc, mediator, pop, st.episodes, seed, backend, bar)
                 if not np.array_equal(rec["ideal"], base["ideal"]):  # pairing needs it
                     raise RuntimeError(f"{mediator!r} changed the types drawn on {scenario_name}")
-                solutions["pareto_gap"] = solve_batch(rec, sc.burden_issue)["pareto_gap"]
+                solutions["pareto_gap"] = pareto_gaps(rec, sc.burden_issue)
                 metrics = episode_metrics(rec, sc, solutions)
-                for i, seed in enumerate(seeds):
-                    row = {
-                        "scenario": scenario_name,
-                        "population": pop,
-                        "mediator": mediator,
-                        "seed": seed,
-                        "status": str(rec["status"][i]),
-                    }
-                    row |= {m: float(v[i]) for m, v in metrics.items()}
-                    row |= {
-                        f"vom_{m}": float(metrics[m][i] - base_rows[m][i])
-                        for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed")
-                    }
-                    rows.append(row)
+                for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed"):
+                    metrics[f"vom_{m}"] = metrics[m] - base_rows[m]
+                labels = {"scenario": scenario_name, "population": pop, "mediator": mediator}
+                columns = {k: v.tolist() for k, v in metrics.items()}
+                statuses = rec["status"].tolist()
+                for i in range(st.episodes):
+                    row = labels | {"seed": seed, "episode": i, "status": statuses[i]}
+                    rows.append(row | {m: v[i] for m, v in columns.items()})
     bar.close()
     return rows, summarise(rows, mediators, st)
 
 
+LABELS = ("scenario", "population", "mediator", "seed", "episode", "status")
+
+
 def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> dict[str, Any]:
     """Every metric's mean and stratified 95% CI, by mediator (strata: scenario x population)."""
-    metrics = [
-        k for k in rows[0] if k not in ("scenario", "population", "mediator", "seed", "status")
-    ]
+    metrics = [k for k in rows[0] if k not in LABELS]
     out: dict[str, Any] = {
         "suite": st.__dict__ | {"scenarios": list(st.scenarios)},
         "mediators": {},
     }
+    table = np.array([[r[m] for m in metrics] for r in rows], dtype=np.float64)
+    keys = [(r["mediator"], r["scenario"], r["population"]) for r in rows]
     for mediator in mediators:
-        mine = [r for r in rows if r["mediator"] == mediator]
-        strata = sorted({(r["scenario"], r["population"]) for r in mine})
+        strata = sorted({k[1:] for k in keys if k[0] == mediator})
+        groups = [
+            table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata
+        ]
+        point, low, high = bootstrap_table(groups)
         out["mediators"][mediator] = {
-            m: dict(
-                zip(
-                    ("mean", "low", "high"),
-                    bootstrap_ci(
-                        [
-                            np.array([r[m] for r in mine if (r["scenario"], r["population"]) == s])
-                            for s in strata
-                        ]
-                    ),
-                )
-            )
-            for m in metrics
+            m: {"mean": float(point[j]), "low": float(low[j]), "high": float(high[j])}
+            for j, m in enumerate(metrics)
         }
     return out
 
@@ -310,9 +339,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--suite", default="default", choices=sorted(SUITES))
     parser.add_argument("--out", default="reports/evaluation")
+    parser.add_argument("--episodes", type=int, help="episodes per stratum (default: the suite's)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--backend", default="vector", choices=rollout.BACKENDS)
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
-    rows, summary = evaluate(args.mediator, args.suite, progress=not args.no_progress)
+    st = suite(args.suite)
+    if args.episodes is not None:
+        if args.episodes < 1:
+            parser.error(f"--episodes = {args.episodes} is invalid: must be >= 1")
+        st = Suite(st.scenarios, args.episodes, st.populations)
+    rows, summary = evaluate(
+        args.mediator, st, not args.no_progress, backend=args.backend, seed=args.seed
+    )
     write_report(Path(args.out), rows, summary)
     print(scorecard(summary))
     print(f"report written to {args.out}/")

@@ -109,6 +109,14 @@ def _geo_mean(x: np.ndarray) -> np.ndarray:
     return np.where(pos, np.exp(np.mean(np.log(np.where(x > 0, x, 1.0)), axis=-1)), 0.0)
 
 
+def _spread(v: np.ndarray) -> np.ndarray:
+    """max - min over the last axis ignoring NaN; NaN where a row has no value."""
+    fin = np.isfinite(v)
+    hi = np.where(fin, v, -np.inf).max(axis=-1)
+    lo = np.where(fin, v, np.inf).min(axis=-1)
+    return np.where(fin.any(axis=-1), hi - lo, np.nan)
+
+
 def _rms_distance(u: np.ndarray, v: np.ndarray) -> np.ndarray:
     return np.sqrt(np.mean((u - v) ** 2, axis=-1))
 
@@ -143,7 +151,7 @@ def episode_metrics(
         "distance_nbs": sym,
         "distance_nbs_power": powd,
         "power_transmission": sym - powd,
-        "ks_deviation": np.nanmax(norm, axis=1) - np.nanmin(norm, axis=1),
+        "ks_deviation": _spread(norm),
         "gini_gain": gini(pos),
         "jain_gain": jain(pos),
         "worst_off_gain": gain.min(axis=1),

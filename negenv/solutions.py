@@ -30,6 +30,13 @@ def solve_batch(records: dict[str, Any], burden: bool) -> dict[str, np.ndarray]:
     return solve_records(records, burden)
 
 
+def pareto_gaps(records: dict[str, Any], burden: bool) -> np.ndarray:
+    """(B,) each agreement's Pareto gap alone (NaN without an agreement), batched."""
+    from negenv.batch_solutions import agreement_gaps
+
+    return agreement_gaps(records, burden)
+
+
 @dataclass(frozen=True)
 class Problem:
     """One episode's bargaining problem (numpy arrays of one episode)."""

@@ -1,0 +1,117 @@
+"""Run policies for many episodes and collect their outcome records, on either backend.
+
+Episode b of ``run(..., seed=s)`` is the episode with key ``rng.episode_keys(s, b, 0)``: slot
+b of the batched env after ``reset(seed=s)``, and the PettingZoo env after
+``reset(options={"key": k})``. Both backends therefore play the same episodes, and with
+deterministic policies they give the same records (the batched env runs in float64 here, which
+matches the PettingZoo env bit for bit; policies see float32 observations on both).
+
+Policies follow :class:`agents.base.Policy` (``act(obs (M, D), mask (M, A))``): on the batched
+env, every seat that shares a policy object is served by one call over all episodes.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from negenv import rng
+from negenv.env import NegotiationEnv
+from negenv.metrics import Records, stack
+from negenv.scenario import Scenario
+
+BACKENDS = ("vector", "pettingzoo")
+
+
+def keys(seed: int, episodes: int) -> np.ndarray:
+    slots = np.arange(episodes, dtype=np.int64)
+    return rng.episode_keys(seed, slots, np.zeros(episodes, np.int64))
+
+
+def run(
+    sc: Scenario,
+    policies: dict[str, Any],
+    episodes: int,
+    seed: int = 0,
+    backend: str = "vector",
+    progress: tqdm | None = None,
+) -> Records:
+    """Outcome records (batched, episode order) of ``episodes`` episodes of ``sc``.
+
+    Args:
+        policies: a policy per agent name (``party_0``..., ``mediator``).
+        backend: ``"vector"`` (all episodes as one batch) or ``"pettingzoo"`` (one by one).
+        progress: a tqdm bar advanced by one per finished episode.
+    """
+    if backend not in BACKENDS:
+        raise ValueError(f"backend = {backend!r} is invalid; choose one of {BACKENDS}")
+    if not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes = {episodes!r} is invalid: must be an int >= 1")
+    missing = [a for a in NegotiationEnv(sc).possible_agents if a not in policies]
+    if missing:
+        raise ValueError(f"no policy for agents {missing}")
+    runner = _run_vector if backend == "vector" else _run_pettingzoo
+    return runner(sc, policies, episodes, seed, progress)
+
+
+def _run_pettingzoo(sc, policies, episodes, seed, progress) -> Records:
+    from agents import act
+
+    env = NegotiationEnv(sc)
+    records = []
+    for key in keys(seed, episodes):
+        obs, _ = env.reset(options={"key": int(key)})
+        while env.agents:
+            obs, *_ = env.step(act(policies, obs))
+        records.append(env.outcome)
+        if progress is not None:
+            progress.update()
+    return stack(records)
+
+
+def _seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any, list[int]]]:
+    groups: dict[int, tuple[Any, list[int]]] = {}
+    for i, name in enumerate(parties):
+        groups.setdefault(id(policies[name]), (policies[name], []))[1].append(i)
+    return list(groups.values())
+
+
+def _run_vector(sc, policies, episodes, seed, progress) -> Records:
+    from negenv.vector import VectorNegotiationEnv
+
+    env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=torch.float64, check_actions=False)
+    parties = [f"party_{i}" for i in range(sc.n_parties)]
+    groups = _seat_groups(policies, parties)
+    obs = env.reset(seed=seed)
+    ended: list[dict[str, np.ndarray]] = []
+    first = np.ones(episodes, dtype=bool)  # slots still in their first episode
+    while first.any():
+        po = obs["party"]["observation"].numpy().astype(np.float32)
+        pm = obs["party"]["action_mask"].numpy()
+        party = np.empty((episodes, *env.action_shape("party")[1:]), dtype=np.int64)
+        for policy, seats in groups:
+            rows = policy.act(po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2]))
+            party[:, seats] = rows.reshape(episodes, len(seats), -1)
+        actions = {"party": torch.from_numpy(party)}
+        if "mediator" in obs:
+            mo = obs["mediator"]["observation"].numpy().astype(np.float32)
+            actions["mediator"] = torch.from_numpy(
+                np.asarray(policies["mediator"].act(mo, obs["mediator"]["action_mask"].numpy()))
+            )
+        obs, _, _, _, info = env.step(actions)
+        if "outcome" in info:
+            out = info["outcome"]
+            keep = first[out["slot"]]
+            if keep.any():
+                ended.append({k: v[keep] for k, v in out.items()})
+                first[out["slot"][keep]] = False
+                if progress is not None:
+                    progress.update(int(keep.sum()))
+    records = {k: np.concatenate([e[k] for e in ended]) for k in ended[0]}
+    order = np.argsort(records.pop("slot"))
+    records = {k: v[order] for k, v in records.items()}
+    records["scenario"] = np.full(episodes, sc.name)
+    return records
