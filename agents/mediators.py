@@ -11,9 +11,9 @@ from __future__ import annotations
 import numpy as np
 
 from agents.base import legalise
+from negenv.batch_solutions import Types, texts
 from negenv.layout import GuaranteeTarget, Layout, Move
 from negenv.scenario import Scenario
-from negenv.batch_solutions import Types, texts
 
 
 class TextMediator:

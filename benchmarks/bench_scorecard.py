@@ -61,8 +61,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     sc = load(args.scenario)
-    print(f"{args.scenario}, mediator {args.mediator}, threshold population, "
-          f"torch {torch.__version__}, {args.threads} threads")
+    print(
+        f"{args.scenario}, mediator {args.mediator}, threshold population, "
+        f"torch {torch.__version__}, {args.threads} threads"
+    )
     new = stages(sc, args.mediator, args.episodes, "vector", True)
     old = stages(sc, args.mediator, args.reference_episodes, "pettingzoo", False)
     scale = args.episodes / args.reference_episodes

@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 import negenv
 from negenv import rollout
-from negenv.metrics import FAMILIES, episode_metrics, stack
+from negenv.metrics import FAMILIES, episode_metrics
 from negenv.scenario import Scenario, load, with_overrides
 from negenv.solutions import pareto_gaps, solve_batch
 
@@ -103,7 +103,6 @@ def bootstrap_table(
     Returns the point estimates and the 2.5 and 97.5 percentiles, each (M,).
     """
     rng = np.random.default_rng(seed)
-    width = strata[0].shape[1]
     points, draws = [], []
     for values in strata:
         fin = np.isfinite(values)
@@ -189,9 +188,7 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
     keys = [(r["mediator"], r["scenario"], r["population"]) for r in rows]
     for mediator in mediators:
         strata = sorted({k[1:] for k in keys if k[0] == mediator})
-        groups = [
-            table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata
-        ]
+        groups = [table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata]
         point, low, high = bootstrap_table(groups)
         out["mediators"][mediator] = {
             m: {"mean": float(point[j]), "low": float(low[j]), "high": float(high[j])}

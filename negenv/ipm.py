@@ -207,7 +207,6 @@ class _Iterate:
 
 def _newton(pr: Programs, it: _Iterate, free: dict, tau: dict, tol: float):
     """One predictor-corrector step of the programs in ``pr``; returns (step, done)."""
-    bsz = len(pr.y)
     lam_on = pr.s is not None
     s, y = it.slack, it.dual
     h, gz = _rhs(pr), _rows(pr, *it.z)
@@ -221,7 +220,8 @@ def _newton(pr: Programs, it: _Iterate, free: dict, tau: dict, tol: float):
 
     mu = gap(s, y) / m_free
     worst = [_per_program(v.abs(), torch.amax) for v in (*r_p.values(), r_d[0], r_d[1])]
-    worst += [_per_program(((1 - free[g]) * (s[g] * y[g] - tau[g])).abs(), torch.amax) for g in GROUPS]
+    off_target = [((1 - free[g]) * (s[g] * y[g] - tau[g])).abs() for g in GROUPS]
+    worst += [_per_program(v, torch.amax) for v in off_target]
     err = torch.stack(worst + [mu] + ([r_d[2].abs()] if lam_on else [])).amax(dim=0)
     done = err < tol
     normal = _Normal(pr, {g: y[g] / s[g] for g in GROUPS})
@@ -273,7 +273,7 @@ def solve(pr: Programs, tol: float = 1e-9, max_iter: int = 60) -> Solution:
     out_x, out_lam = it.x.clone(), (it.lam.clone() if lam_on else None)
     done = torch.zeros(bsz, dtype=torch.bool, device=pr.h.device)
     active = torch.arange(bsz, device=pr.h.device)  # the programs in the working arrays
-    for count in range(max_iter):
+    for count in range(max_iter):  # noqa: B007 (reported as iterations)
         (dz, ds, dy, alpha), finished = _newton(pr, it, free, tau, tol)
         alpha = torch.where(finished, 0.0, alpha)
         it.x += alpha[:, None] * dz[0]

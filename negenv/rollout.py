@@ -93,7 +93,9 @@ def _run_vector(sc, policies, episodes, seed, progress) -> Records:
         pm = obs["party"]["action_mask"].numpy()
         party = np.empty((episodes, *env.action_shape("party")[1:]), dtype=np.int64)
         for policy, seats in groups:
-            rows = policy.act(po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2]))
+            rows = policy.act(
+                po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
+            )
             party[:, seats] = rows.reshape(episodes, len(seats), -1)
         actions = {"party": torch.from_numpy(party)}
         if "mediator" in obs:

@@ -86,3 +86,57 @@ def test_every_scripted_mediator_and_population_plays_legally():
                 obs, _, _, _, infos = env.step(act(policies, obs))
                 illegal = [a for a, i in infos.items() if i["illegal_action"]]
                 assert not illegal or name == "random", (name, pop, illegal)
+
+
+def test_bootstrap_agrees_with_scipy_on_one_stratum():
+    from scipy import stats
+
+    x = np.random.default_rng(3).normal(0.3, 1.0, 500)
+    mean, low, high = evaluate.bootstrap_ci([x], n=4000)
+    ref = stats.bootstrap((x,), np.mean, n_resamples=4000, method="percentile", random_state=0)
+    assert mean == pytest.approx(x.mean())
+    assert low == pytest.approx(ref.confidence_interval.low, abs=0.01)
+    assert high == pytest.approx(ref.confidence_interval.high, abs=0.01)
+
+
+def test_bootstrap_table_skips_undefined_values_and_strata():
+    a = np.array([[1.0, np.nan], [3.0, 2.0], [np.nan, 4.0]])
+    b = np.array([[5.0, np.nan], [7.0, np.nan]])  # the second metric is undefined here
+    point, low, high = evaluate.bootstrap_table([a, b], n=500)
+    assert point == pytest.approx([(2.0 + 6.0) / 2, 3.0])
+    assert np.all(low <= point) and np.all(point <= high)
+    assert low[1] >= 2.0 and high[1] <= 4.0
+
+
+@pytest.mark.parametrize(
+    "scenario, mediator, population",
+    [
+        ("lilliput", "guarantees_monitoring", "mixed"),
+        ("bilateral_asymmetric", "nbs_full", "threshold"),
+        ("multilateral_5", None, "exploiters"),
+    ],
+)
+def test_both_backends_play_the_same_episodes(scenario, mediator, population):
+    sc = evaluate.load(scenario)
+    one = evaluate.run(sc, mediator, population, 24, seed=7, backend="pettingzoo")
+    batch = evaluate.run(sc, mediator, population, 24, seed=7, backend="vector")
+    assert one.keys() == batch.keys()
+    for key, value in one.items():
+        if value.dtype.kind in "USO":
+            assert np.array_equal(value, batch[key]), key
+        else:
+            np.testing.assert_allclose(batch[key], value, rtol=0, atol=1e-12, err_msg=key)
+    assert len(set(one["rounds"].tolist())) > 1  # the episodes differ from each other
+
+
+def test_rollout_refuses_bad_arguments():
+    from negenv import rollout
+
+    sc = evaluate.load("bilateral_asymmetric")
+    with pytest.raises(ValueError, match=r"backend = 'gpu' is invalid"):
+        rollout.run(sc, {}, 4, backend="gpu")
+    with pytest.raises(ValueError, match=r"episodes = 0 is invalid"):
+        rollout.run(sc, {}, 0)
+    missing = r"no policy for agents \['party_0', 'party_1', 'mediator'\]"
+    with pytest.raises(ValueError, match=missing):
+        rollout.run(sc, {}, 4)
