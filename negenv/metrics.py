@@ -185,20 +185,45 @@ def episode_metrics(
 
 
 def enforcement_margin(records: Records, scenario: Scenario) -> np.ndarray:
-    """(B, N) one-stage self-enforcement margin of each party under the text in force.
+    """(B, N) self-enforcement margin of each party at the first stage of the text in force.
 
-    Complying pays the stage value; a one-stage deviation adds the temptation
-    ``gamma (N p)^leverage (1 + holdout bonus) / S`` and costs the expected sanction
-    ``m * sanction``, so the margin is ``m * sanction - temptation`` (>= 0: complying is a
-    best reply for that stage). It leaves out trust and future stages, and uses the powers
-    drawn at reset (shocks raise temptations later).
+    What complying is worth over a one-stage deviation, the others complying and the deviator
+    complying afterwards (>= 0: complying is a best reply)::
+
+        m * sanction + E[value lost to a collapse the deviation causes] - temptation
+
+    The temptation is ``gamma (N p)^leverage (1 + holdout bonus) / S``. Trust starts at
+    ``trust_initial - trust_cost * ratification failures``; a detected deviation (probability
+    m) costs ``trust_loss`` at once, an undetected one ``late_factor * trust_loss`` a stage later
+    (after that stage's recovery). A collapse after stage k costs the remaining stage values
+    net of the relapse: ``(S - k) (v - (d - relapse_cost) / S)`` with ``v = delta^r u(x) / S``,
+    counted only where complying would not collapse too. Powers are those drawn at reset
+    (shocks raise temptations later). NaN where there is no agreement or no stage.
     """
-    im, n = scenario.implementation, scenario.n_parties
-    if im.n_stages == 0:
+    from negenv.batch_solutions import Types
+
+    im, n, stages = scenario.implementation, scenario.n_parties, scenario.implementation.n_stages
+    if stages == 0:
         return np.full(records["power"].shape, np.nan)
+    m = records["monitoring"][:, None]
     lever = (n * records["power"]) ** im.leverage * (1 + im.holdout_temptation * records["holdout"])
-    temptation = im.temptation * lever / im.n_stages
-    return records["monitoring"][:, None] * im.sanction - temptation
+    temptation = im.temptation * lever / stages
+    fields = ("ideal", "weight", "batna", "power", "capability")
+    u = Types(*(records[f] for f in fields), scenario.burden_issue).utility(records["agreement"])
+    value = scenario.discount ** np.maximum(records["agreed_round"], 0)[:, None] * u / stages
+    lost = [(stages - k) * (value - (records["batna"] - im.relapse_cost) / stages) for k in (1, 2)]
+    trust = np.maximum(
+        im.trust_initial - scenario.ratification.trust_cost * records["ratification_failures"], 0
+    )[:, None]
+    theta, loss, rec = im.collapse_threshold, im.trust_loss, im.trust_recovery
+    complying_survives = np.minimum(trust + rec, 1.0) >= theta
+    caught = (stages > 1) & (np.maximum(trust - loss, 0.0) < theta)
+    hidden_now = (stages > 1) & (trust < theta)
+    hidden_later = (stages > 2) & ~hidden_now
+    hidden_later &= np.clip(trust - im.late_factor * loss + rec, 0.0, 1.0) < theta
+    future = m * caught * lost[0] + (1 - m) * (hidden_now * lost[0] + hidden_later * lost[1])
+    margin = m * im.sanction + complying_survives * future - temptation
+    return np.where(records["agreed_round"][:, None] >= 0, margin, np.nan)
 
 
 # ------------------------------------------------------------------------------- summary
