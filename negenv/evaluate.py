@@ -164,6 +164,7 @@ def evaluate(
                 metrics = episode_metrics(rec, sc, solutions)
                 for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed"):
                     metrics[f"vom_{m}"] = metrics[m] - base_rows[m]
+                metrics["normalised_score"] = normalised_score(metrics, base_rows)
                 labels = {"scenario": scenario_name, "population": pop, "mediator": mediator}
                 columns = {k: v.tolist() for k, v in metrics.items()}
                 statuses = rec["status"].tolist()
@@ -174,7 +175,20 @@ def evaluate(
     return rows, summarise(rows, mediators, st)
 
 
+def normalised_score(metrics: dict[str, np.ndarray], base: dict[str, np.ndarray]) -> np.ndarray:
+    """Per episode, the value of mediation in Nash-welfare ratio over the room the unmediated
+    protocol leaves on this scenario and population: ``vom / (1 - mean unmediated NWR)``.
+
+    Averaged over a stratum it reads 0 for no better than no mediator and 1 for reaching the
+    Nash bargaining solution's welfare; the denominator is a per-stratum constant, so the
+    stratified bootstrap of this column is a CI of the normalised score.
+    """
+    room = 1.0 - np.nanmean(base["nash_welfare_ratio"])
+    return metrics["vom_nash_welfare_ratio"] / room if room > 1e-9 else metrics["agreed"] * np.nan
+
+
 LABELS = ("scenario", "population", "mediator", "seed", "episode", "status")
+PER_SCENARIO = (*HEADLINES.values(), "vom_nash_welfare_ratio", "normalised_score")
 
 
 def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> dict[str, Any]:
@@ -189,12 +203,22 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
     for mediator in mediators:
         strata = sorted({k[1:] for k in keys if k[0] == mediator})
         groups = [table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata]
-        point, low, high = bootstrap_table(groups)
-        out["mediators"][mediator] = {
-            m: {"mean": float(point[j]), "low": float(low[j]), "high": float(high[j])}
-            for j, m in enumerate(metrics)
-        }
+        out["mediators"][mediator] = _stats(metrics, groups)
+        for scenario in st.scenarios:  # each scenario alone: strata are its populations
+            mine = [g for g, key in zip(groups, strata) if key[0] == scenario]
+            if mine:
+                cols = [metrics.index(m) for m in PER_SCENARIO]
+                stats = _stats(list(PER_SCENARIO), [g[:, cols] for g in mine])
+                out.setdefault("per_scenario", {}).setdefault(mediator, {})[scenario] = stats
     return out
+
+
+def _stats(metrics: list[str], groups: list[np.ndarray]) -> dict[str, dict[str, float]]:
+    point, low, high = bootstrap_table(groups)
+    return {
+        m: {"mean": float(point[j]), "low": float(low[j]), "high": float(high[j])}
+        for j, m in enumerate(metrics)
+    }
 
 
 # ----------------------------------------------------------------------------- report
@@ -236,7 +260,7 @@ def scorecard(summary: dict[str, Any]) -> str:
         "# negenv mediator scorecard",
         "",
         f"Suite: {', '.join(st['scenarios'])}; populations {', '.join(st['populations'])}; "
-        f"{st['episodes']} seeds each. Means with stratified bootstrap 95% CIs.",
+        f"{st['episodes']} episodes each. Means with stratified bootstrap 95% CIs.",
         "",
         "| mediator | "
         + " | ".join(f"{f}: {m}" for f, m in HEADLINES.items())
@@ -247,6 +271,19 @@ def scorecard(summary: dict[str, Any]) -> str:
         cells = [cell(stats[m]) for m in HEADLINES.values()] + [
             cell(stats["vom_nash_welfare_ratio"])
         ]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    per = summary.get("per_scenario", {})
+    scenarios = list(st["scenarios"])
+    lines += [
+        "",
+        "Normalised score by scenario (0: the unmediated protocol; 1: the Nash bargaining "
+        "solution's welfare):",
+        "",
+        "| mediator | " + " | ".join(scenarios) + " |",
+        "|---" * (len(scenarios) + 1) + "|",
+    ]
+    for name, by in per.items():
+        cells = [cell(by[sc]["normalised_score"]) if sc in by else "" for sc in scenarios]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "All metrics by family:", ""]
     for family, metrics in FAMILIES.items():

@@ -45,6 +45,16 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
     suite = evaluate.SUITES["small"]
     assert len(rows) == 2 * len(suite.scenarios) * len(suite.populations) * suite.episodes
     assert "| nbs_full |" in (out / "report.md").read_text()
+    # the normalised score: value of mediation over the room the unmediated protocol leaves
+    mine = [r for r in rows if r["mediator"] == "nbs_full" and r["scenario"] == "multilateral_5"]
+    nwr, vom, score = (
+        np.array([float(r[k]) for r in mine])
+        for k in ("nash_welfare_ratio", "vom_nash_welfare_ratio", "normalised_score")
+    )
+    room = 1.0 - np.nanmean(nwr - vom)
+    assert score * room == pytest.approx(vom, nan_ok=True)
+    per = summary["per_scenario"]["nbs_full"]["multilateral_5"]["normalised_score"]
+    assert per["mean"] == pytest.approx(np.nanmean(score))
     import matplotlib.pyplot as plt
 
     for name in ("fairness_vs_durability.png", "survival.png", "power_vs_gain.png"):
