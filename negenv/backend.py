@@ -1,10 +1,14 @@
-"""The array namespace of the rules: numpy for numpy arrays, array-api-compat otherwise.
+"""The array namespace of the rules: numpy for numpy arrays, torch for tensors.
 
 The rules call ``xp.<function>`` on tiny arrays when the PettingZoo env steps one episode,
 so numpy's Python-level wrappers (argument checks in ``np.sum``, ``np.astype``,
 ``np.broadcast_to``) cost more than the arithmetic. :data:`FAST_NUMPY` binds the hottest
-functions straight to ndarray methods and passes everything else through to numpy; torch
-tensors go through ``array_api_compat.torch``.
+functions straight to ndarray methods and passes everything else through to numpy.
+
+Tensors get :func:`torch_namespace`: the array-API functions the rules use, each mapped
+straight onto its torch operation. (``array_api_compat.torch`` would do, but its wrappers
+ask ``torch.result_type`` for dtypes, which costs time in eager mode and breaks
+``torch.compile`` graphs.) Other arrays go through ``array_api_compat``.
 """
 
 from __future__ import annotations
@@ -34,8 +38,79 @@ FAST_NUMPY.__dict__.update(
 )
 
 
+def _torch_namespace() -> SimpleNamespace:
+    import torch
+
+    def bound(op, arg: str):  # maximum/minimum of a tensor and a Python number
+        def f(x, y):
+            if isinstance(y, (int, float)):
+                return torch.clamp(x, **{arg: y})
+            if isinstance(x, (int, float)):
+                return torch.clamp(y, **{arg: x})
+            return op(x, y)
+
+        return f
+
+    def reduce(op):
+        def f(x, axis=None, keepdims=False):
+            return op(x) if axis is None else op(x, dim=axis, keepdim=keepdims)
+
+        return f
+
+    return SimpleNamespace(
+        where=torch.where,
+        astype=lambda x, dtype: x.to(dtype, copy=True),
+        maximum=bound(torch.maximum, "min"),
+        minimum=bound(torch.minimum, "max"),
+        sum=reduce(torch.sum),
+        any=reduce(torch.any),
+        all=reduce(torch.all),
+        mean=reduce(torch.mean),
+        argmax=lambda x, axis=None: torch.argmax(x, dim=axis),
+        reshape=torch.reshape,
+        concat=lambda arrays, axis=0: torch.cat(arrays, dim=axis),
+        stack=lambda arrays, axis=0: torch.stack(arrays, dim=axis),
+        take_along_axis=lambda x, idx, axis=-1: torch.take_along_dim(x, idx, dim=axis),
+        broadcast_to=torch.broadcast_to,
+        cumulative_sum=lambda x, axis=None: torch.cumsum(x, dim=axis),
+        zeros=torch.zeros,
+        zeros_like=torch.zeros_like,
+        arange=torch.arange,
+        eye=torch.eye,
+        asarray=torch.asarray,
+        **{f: getattr(torch, f) for f in ("log", "exp", "sign", "sqrt", "floor", "cos", "abs")},
+        bool=torch.bool,
+        float64=torch.float64,
+    )
+
+
+_TORCH: list[SimpleNamespace] = []  # built on first use: importing torch is slow
+
+
+def torch_namespace() -> SimpleNamespace:
+    if not _TORCH:
+        _TORCH.append(_torch_namespace())
+    return _TORCH[0]
+
+
 def namespace(x: Any) -> Any:
     """The namespace the rules use for arrays like ``x``."""
     if type(x) is np.ndarray:
         return FAST_NUMPY
+    if type(x).__module__ == "torch" and type(x).__name__ == "Tensor":
+        return torch_namespace()
     return array_namespace(x)
+
+
+def needed(mask: Any) -> bool:
+    """Whether a branch of the rules has work: some episode in ``mask`` is true.
+
+    Skipping idle branches spares the one-episode env most of its work. While
+    ``torch.compile`` traces the rules every branch runs (masked, with the same results), so
+    the traced graph has no data-dependent control flow.
+    """
+    if type(mask) is np.ndarray:
+        return bool(mask.any())
+    import torch
+
+    return torch.compiler.is_compiling() or bool(mask.any())

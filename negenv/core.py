@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from negenv.backend import namespace
+from negenv.backend import namespace, needed
 from negenv.layout import Phase, Status
 from negenv.randomness import Noise, TypeDraw
 from negenv.scenario import Scenario
@@ -293,7 +293,7 @@ def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     xp, seen = namespace(s.proposal), s.demands
     s, accept, passed = vote(sc, s, a, active)
     in_force = passed
-    if bool(xp.any(passed)):
+    if needed(passed):
         s, in_force = conclude(sc, s, accept, passed, noise.ratify)
     return revise(sc, s, a, noise, active & ~in_force, seen)
 
@@ -355,7 +355,7 @@ def revise(sc: Scenario, s: State, a: Actions, noise: Noise, stays: Array, seen:
         proposer=proposer,
     )
     breakdown = stays & (round_ >= sc.max_rounds)
-    if not bool(xp.any(breakdown)):
+    if not needed(breakdown):
         return s
     return s.replace(
         phase=xp.where(breakdown, int(Phase.DONE), s.phase),
@@ -528,12 +528,12 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
     negotiating = s.phase == int(Phase.NEGOTIATE)
     implementing = s.phase == int(Phase.IMPLEMENT)
     s = s.replace(clock=s.clock + xp.astype(negotiating | implementing, s.clock.dtype))
-    if bool(xp.any(negotiating)):
+    if needed(negotiating):
         s = negotiate(sc, s, a, noise, negotiating)
-    if bool(xp.any(implementing)):
+    if needed(implementing):
         s = implement(sc, s, a, noise, implementing)
     ended = (negotiating | implementing) & (s.phase == int(Phase.DONE))
     mediator_reward = s.trust * 0.0
-    if bool(xp.any(ended)):
+    if needed(ended):
         s, mediator_reward = settle(sc, s, ended)
     return s, realised(s) - before, mediator_reward
