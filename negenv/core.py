@@ -290,7 +290,7 @@ def _next_text(sc: Scenario, s: State, a: Actions) -> tuple[Array, Array, Array]
 
 def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
     """One round for episodes where ``active``: vote, then conclude or revise the text."""
-    xp, seen = namespace(s.proposal), s.demands
+    seen = s.demands
     s, accept, passed = vote(sc, s, a, active)
     in_force = passed
     if needed(passed):

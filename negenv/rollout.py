@@ -38,12 +38,14 @@ def run(
     seed: int = 0,
     backend: str = "vector",
     progress: tqdm | None = None,
+    batch_size: int = 16384,
 ) -> Records:
     """Outcome records (batched, episode order) of ``episodes`` episodes of ``sc``.
 
     Args:
         policies: a policy per agent name (``party_0``..., ``mediator``).
-        backend: ``"vector"`` (all episodes as one batch) or ``"pettingzoo"`` (one by one).
+        backend: ``"vector"`` (batches of up to ``batch_size`` episodes) or ``"pettingzoo"``
+            (one by one).
         progress: a tqdm bar advanced by one per finished episode.
     """
     if backend not in BACKENDS:
@@ -53,8 +55,13 @@ def run(
     missing = [a for a in NegotiationEnv(sc).possible_agents if a not in policies]
     if missing:
         raise ValueError(f"no policy for agents {missing}")
-    runner = _run_vector if backend == "vector" else _run_pettingzoo
-    return runner(sc, policies, episodes, seed, progress)
+    if backend == "pettingzoo":
+        return _run_pettingzoo(sc, policies, episodes, seed, progress)
+    chunks = [
+        _run_vector(sc, policies, min(batch_size, episodes - first), seed, first, progress)
+        for first in range(0, episodes, batch_size)
+    ]
+    return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
 def _run_pettingzoo(sc, policies, episodes, seed, progress) -> Records:
@@ -79,13 +86,13 @@ def _seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any
     return list(groups.values())
 
 
-def _run_vector(sc, policies, episodes, seed, progress) -> Records:
+def _run_vector(sc, policies, episodes, seed, first_slot, progress) -> Records:
     from negenv.vector import VectorNegotiationEnv
 
     env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=torch.float64, check_actions=False)
     parties = [f"party_{i}" for i in range(sc.n_parties)]
     groups = _seat_groups(policies, parties)
-    obs = env.reset(seed=seed)
+    obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
     first = np.ones(episodes, dtype=bool)  # slots still in their first episode
     while first.any():

@@ -113,12 +113,18 @@ class VectorNegotiationEnv:
 
     # ----------------------------------------------------------------------- reset
     def _fresh(self, slots: torch.Tensor, episodes: torch.Tensor) -> core.State:
-        keys = rng.episode_keys(self._seed, slots, episodes)
+        keys = rng.episode_keys(self._seed, slots + self._first_slot, episodes)
         return core.reset_state(self.scenario, keys, sample_types(self.scenario, keys, self.dtype))
 
-    def reset(self, seed: int = 0) -> TensorDict:
-        """Start episode 0 in every slot; returns observations by role."""
-        self._seed = seed
+    def reset(self, seed: int = 0, first_slot: int = 0) -> TensorDict:
+        """Start episode 0 in every slot; returns observations by role.
+
+        ``first_slot`` numbers the slots from there: batch element b plays the episodes of
+        slot ``first_slot + b`` (run a large set of episodes in several batches).
+        """
+        if not isinstance(first_slot, int) or first_slot < 0:
+            raise ValueError(f"first_slot = {first_slot!r} is invalid: must be an int >= 0")
+        self._seed, self._first_slot = seed, first_slot
         self._episodes = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.state = self._fresh(self._slots, self._episodes)
         self._static = observe.static_features(self.scenario, self.layout, self.state)

@@ -8,6 +8,7 @@ import json
 import numpy as np
 import pytest
 
+import negenv
 from agents import registry
 from negenv import evaluate
 
@@ -137,6 +138,15 @@ def test_both_backends_play_the_same_episodes(scenario, mediator, population):
         else:
             np.testing.assert_allclose(batch[key], value, rtol=0, atol=1e-12, err_msg=key)
     assert len(set(one["rounds"].tolist())) > 1  # the episodes differ from each other
+    if mediator == "guarantees_monitoring":  # several batches play the same episodes as one
+        from negenv import rollout
+
+        spec = registry.mediator(mediator)
+        env = negenv.parallel_env(sc)
+        policies = registry.population(population, env) | {"mediator": spec.build(env)}
+        chunked = rollout.run(sc, policies, 24, seed=7, batch_size=10)
+        for key, value in batch.items():
+            assert np.array_equal(value, chunked[key]), key
 
 
 def test_rollout_refuses_bad_arguments():
