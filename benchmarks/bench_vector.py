@@ -2,10 +2,13 @@
 reference batched step, measured in the same run; plus bytes of state per environment.
 
     python benchmarks/bench_vector.py [--device cpu] [--threads 2] [--sizes 1 256 4096 16384]
+        [--breakdown]
 
 The reference is a bandwidth-bound toy negotiation step over the same shapes: batched
 offers, weighted L1 utilities, threshold acceptance, masked auto-reset. Actions are random
 and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
+``--breakdown`` also times the parts of one step at the largest size (milliseconds), beside the
+reference step, and the bytes of observation each writes.
 """
 
 from __future__ import annotations
@@ -100,6 +103,61 @@ def measure_reference(b: int, n: int, k: int, device: torch.device, seconds: flo
     return steps * b * n / timed
 
 
+def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> None:
+    """Milliseconds per part of a step, and observation bytes, beside the reference step."""
+    from negenv import core, observe
+    from negenv.randomness import draw_noise
+
+    venv = VectorNegotiationEnv(name, num_envs=b, device=device, check_actions=False)
+    obs = venv.reset(seed=0)
+    gen = torch.Generator(device=device).manual_seed(0)
+    for _ in range(8):  # a mix of phases
+        obs, *_ = venv.step(masked(venv, obs, gen))
+    s, acts = venv.state, masked(venv, obs, gen)
+    sc, lay = venv.scenario, venv.layout
+
+    def ms(f) -> float:
+        f()
+        sync(device)
+        t0 = time.perf_counter()
+        for _ in range(repeats):
+            f()
+        sync(device)
+        return (time.perf_counter() - t0) / repeats * 1e3
+
+    decoded = venv.codec.decode(s, acts["party"], acts["mediator"])
+    noise = draw_noise(s.key, s.clock, lay.n, venv.dtype)
+    resets = torch.zeros(b, dtype=torch.bool, device=device)
+    resets[:: max(b // 100, 1)] = True  # 1% of the slots start a new episode
+
+    def reset_some():
+        venv.state = s
+        venv.reset_where(resets.clone(), obs)
+
+    parts = {
+        "illegal-action check": lambda: venv.codec.illegal(
+            acts["party"], acts.get("mediator"), venv._masks
+        ),
+        "decode actions": lambda: venv.codec.decode(s, acts["party"], acts.get("mediator")),
+        "draw noise": lambda: draw_noise(s.key, s.clock, lay.n, venv.dtype),
+        "rules (step_state)": lambda: core.step_state(sc, s, decoded, noise),
+        "action masks": lambda: venv._masks_of(s),
+        "observations": lambda: observe.observations(sc, lay, s, venv._static),
+        "auto-reset of 1%": reset_some,
+    }
+    ref = ReferenceStep(b, lay.n + (1 if sc.mediated else 0), sc.n_issues, device)
+    moves = torch.randint(0, 3, (b, ref.y.shape[1], sc.n_issues), device=device)
+    print(f"\n{name}, num_envs {b}: milliseconds per step")
+    for label, f in parts.items():
+        print(f"  {label:<24}{ms(f):8.2f}")
+    print(f"  {'reference step (whole)':<24}{ms(lambda: ref.step(moves)):8.2f}")
+    size = sum(t.element_size() * t.numel() for role in obs.values() for t in role.values())
+    print(
+        f"  observations and masks written per step: {size / 2**20:.1f} MiB "
+        f"(reference: {b * ref.y.shape[1] * (sc.n_issues + 1) * 4 / 2**20:.1f} MiB)"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu")
@@ -107,6 +165,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 256, 4096, 16384])
     parser.add_argument("--scenarios", nargs="*", default=["multilateral_5", "lilliput"])
+    parser.add_argument("--breakdown", action="store_true", help="time the parts of a step")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
@@ -124,6 +183,8 @@ def main() -> None:
             rate, nbytes = measure_vector(name, b, device, args.seconds)
             ref = measure_reference(b, agents, sc.n_issues, device, args.seconds)
             print(f"{b:>9}{rate:>15,.0f}{rate / ref:>13.2f}{rate / pz:>14.1f}{nbytes:>11}")
+        if args.breakdown:
+            breakdown(name, max(args.sizes), device)
 
 
 if __name__ == "__main__":
