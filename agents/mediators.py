@@ -92,13 +92,22 @@ class SolutionMediator(TextMediator):
     in one batch for the rows whose types it has not seen (types are fixed within an episode)
     and cached by those types."""
 
-    def __init__(self, layout: Layout, scenario: Scenario, solution: str = "nbs", **kwargs):
+    def __init__(
+        self,
+        layout: Layout,
+        scenario: Scenario,
+        solution: str = "nbs",
+        cache_size: int = 4096,
+        **kwargs,
+    ):
         super().__init__(layout, step=scenario.move_step, **kwargs)
-        self.solution, self.cache = solution, {}
+        self.solution, self.cache, self.cache_size = solution, {}, cache_size
         self.burden, self.exponent = scenario.burden_issue, scenario.types.capability_exponent
 
     def targets(self, obs: np.ndarray) -> np.ndarray:
         keys = [row.tobytes() for row in obs[:, self.s["ideals"].start :]]
+        if len(self.cache) + len(keys) > max(self.cache_size, 2 * len(keys)):
+            self.cache.clear()  # every row of this call is solved again below
         new = {k: r for r, k in enumerate(keys) if k not in self.cache}
         if new:
             rows = np.fromiter(new.values(), dtype=np.int64)
@@ -113,10 +122,7 @@ class SolutionMediator(TextMediator):
                 cap / cap.sum(axis=1, keepdims=True),
                 self.burden,
             )
-            found = texts(ty, self.solution)
-            if len(self.cache) + len(new) > max(4096, 4 * len(obs)):
-                self.cache.clear()
-            self.cache.update(zip(new, found))
+            self.cache.update(zip(new, texts(ty, self.solution)))
         target = np.stack([self.cache[key] for key in keys])
         return np.where(np.isfinite(target), target, obs[:, self.s["proposal"]])
 

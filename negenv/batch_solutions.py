@@ -84,14 +84,27 @@ def texts(ty: Types, name: str) -> np.ndarray:
     bsz, n, k = ty.ideal.shape
     x, lam, ok = _max_min(ty, np.ones((bsz, n)), ty.batna)
     inner = np.flatnonzero(ok & (lam > EPS))
+    bad = list(np.flatnonzero(~ok))
     out = np.full((bsz, k), np.nan)
     if name == "egalitarian":
         out[inner] = x[inner]
-        return out
-    sub = ty.take(inner)
-    alpha = np.full((len(sub), n), 1.0 / n) if name == "nbs" else sub.power
-    out[inner] = sub.solve(1, h=sub.c - sub.batna, tau=alpha)[0]
+    else:
+        sub = ty.take(inner)
+        alpha = np.full((len(sub), n), 1.0 / n) if name == "nbs" else sub.power
+        found, _, conv = sub.solve(1, h=sub.c - sub.batna, tau=alpha)
+        out[inner] = found
+        bad += list(inner[~conv])
+    for b in bad:  # the scipy reference, for stragglers
+        prob = _problem(ty, b)
+        if name == "egalitarian":
+            out[b] = prob.egalitarian()[0]
+        else:
+            out[b] = prob.nash(prob.power if name == "nbs_power" else None)[0]
     return out
+
+
+def _problem(ty: Types, b: int) -> Problem:
+    return Problem(ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden)
 
 
 def solve_types(ty: Types) -> dict[str, np.ndarray]:
@@ -124,7 +137,7 @@ def solve_types(ty: Types) -> dict[str, np.ndarray]:
         reps,
         h=np.repeat(sub.c - sub.batna, reps, axis=0),
         cx=-cx.reshape(m * reps, k),
-        ct=ct.reshape(m * reps, n, -1),
+        ct=ct.reshape(m * reps, n, sub.w.shape[2]),
         tau=tau.reshape(m * reps, n),
     )
     x, conv = x.reshape(m, reps, k), conv.reshape(m, reps).all(axis=1)
@@ -147,9 +160,7 @@ def solve_types(ty: Types) -> dict[str, np.ndarray]:
         fine = np.flatnonzero(np.isfinite(texts[name][:, 0]))
         out[name][fine] = ty.take(fine).utility(texts[name][fine])
     for b in sorted(set(int(i) for i in bad)):  # the scipy reference, for stragglers
-        prob = Problem(
-            ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden
-        )
+        prob = _problem(ty, b)
         for name, (_, u) in prob.solve().items():
             out[name][b] = u
         out["ideal_gain"][b] = prob.ideal_gains()
@@ -161,9 +172,7 @@ def pareto_gaps(ty: Types, u: np.ndarray) -> np.ndarray:
     _, lam, ok = _max_min(ty, np.ones_like(u), u)
     gap = np.maximum(lam, 0.0)
     for b in np.flatnonzero(~ok):
-        prob = Problem(
-            ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden
-        )
+        prob = _problem(ty, b)
         gap[b] = prob.pareto_gap(u[b])
     return gap
 

@@ -94,3 +94,22 @@ def test_demo_runs(capsys, monkeypatch):
     demo_main()
     out = capsys.readouterr().out
     assert "5 episodes of lilliput" in out and "END" in out
+
+
+def test_solution_mediator_targets_survive_a_full_cache():
+    """A small cache is cleared and refilled; the targets (and so the episodes) stay the same."""
+    from agents.mediators import SolutionMediator
+    from negenv import evaluate, rollout
+
+    sc = evaluate.with_overrides(
+        negenv.load("bilateral_asymmetric"), {"mediator.information": "exact"}
+    )
+    env = negenv.parallel_env(sc)
+    records = []
+    for size in (4096, 1):
+        policies = {p: ThresholdParty(env.layout) for p in env.parties}
+        policies["mediator"] = SolutionMediator(env.layout, sc, "nbs", cache_size=size)
+        records.append(rollout.run(sc, policies, 12, seed=2, batch_size=5))
+        assert len(policies["mediator"].cache) <= max(size, 2 * 5)
+    for key, value in records[0].items():
+        assert np.array_equal(value, records[1][key]), key
