@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from negenv.evaluate import Suite, run, summarise
+from negenv.evaluate import Suite, paired_metrics, run, summarise, tidy
 from negenv.metrics import episode_metrics
 from negenv.scenario import load
 from negenv.solutions import pareto_gaps, solve_batch, solve_batch_scipy
@@ -36,16 +36,11 @@ def stages(sc, mediator: str, episodes: int, backend: str, batched: bool) -> dic
         solutions["pareto_gap"] = solve_batch_scipy(rec, sc.burden_issue)["pareto_gap"]
     times["solutions"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    base_rows, rows = episode_metrics(base, sc, solutions), episode_metrics(rec, sc, solutions)
-    tidy = []
-    for i in range(episodes):
-        row = {"scenario": sc.name, "population": "threshold", "mediator": mediator}
-        row |= {m: float(v[i]) for m, v in rows.items()}
-        row["vom_nash_welfare_ratio"] = float(
-            rows["nash_welfare_ratio"][i] - base_rows["nash_welfare_ratio"][i]
-        )
-        tidy.append(row)
-    summarise(tidy, [mediator], Suite((sc.name,), episodes, ("threshold",)))
+    base_rows = episode_metrics(base, sc, solutions)
+    metrics = paired_metrics(rec, sc, solutions, base_rows)
+    labels = {"scenario": sc.name, "population": "threshold", "mediator": mediator}
+    rows = tidy(labels, 0, rec, metrics)
+    summarise(rows, [mediator], Suite((sc.name,), episodes, ("threshold",)))
     times["metrics + bootstrap"] = time.perf_counter() - t0
     times["total"] = sum(times.values())
     return times

@@ -161,18 +161,40 @@ def evaluate(
                 if not np.array_equal(rec["ideal"], base["ideal"]):  # pairing needs it
                     raise RuntimeError(f"{mediator!r} changed the types drawn on {scenario_name}")
                 solutions["pareto_gap"] = pareto_gaps(rec, sc.burden_issue)
-                metrics = episode_metrics(rec, sc, solutions)
-                for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed"):
-                    metrics[f"vom_{m}"] = metrics[m] - base_rows[m]
-                metrics["normalised_score"] = normalised_score(metrics, base_rows)
+                metrics = paired_metrics(rec, sc, solutions, base_rows)
                 labels = {"scenario": scenario_name, "population": pop, "mediator": mediator}
-                columns = {k: v.tolist() for k, v in metrics.items()}
-                statuses = rec["status"].tolist()
-                for i in range(st.episodes):
-                    row = labels | {"seed": seed, "episode": i, "status": statuses[i]}
-                    rows.append(row | {m: v[i] for m, v in columns.items()})
+                rows += tidy(labels, seed, rec, metrics)
     bar.close()
     return rows, summarise(rows, mediators, st)
+
+
+def paired_metrics(
+    rec: dict[str, np.ndarray],
+    sc: Scenario,
+    solutions: dict[str, np.ndarray],
+    base: dict[str, np.ndarray],
+) -> dict[str, np.ndarray]:
+    """Every metric of the mediated episodes, their value of mediation against the unmediated
+    metrics ``base`` of the same episodes, and the normalised score."""
+    metrics = episode_metrics(rec, sc, solutions)
+    for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed"):
+        metrics[f"vom_{m}"] = metrics[m] - base[m]
+    metrics["normalised_score"] = normalised_score(metrics, base)
+    return metrics
+
+
+def tidy(
+    labels: dict[str, str], seed: int, rec: dict[str, np.ndarray], metrics: dict[str, np.ndarray]
+) -> list[dict[str, Any]]:
+    """One row per episode: the labels, seed, episode, status and every metric."""
+    columns = {k: v.tolist() for k, v in metrics.items()}
+    statuses = rec["status"].tolist()
+    return [
+        labels
+        | {"seed": seed, "episode": i, "status": statuses[i]}
+        | {m: v[i] for m, v in columns.items()}
+        for i in range(len(statuses))
+    ]
 
 
 def normalised_score(metrics: dict[str, np.ndarray], base: dict[str, np.ndarray]) -> np.ndarray:
@@ -207,8 +229,9 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
         for scenario in st.scenarios:  # each scenario alone: strata are its populations
             mine = [g for g, key in zip(groups, strata) if key[0] == scenario]
             if mine:
-                cols = [metrics.index(m) for m in PER_SCENARIO]
-                stats = _stats(list(PER_SCENARIO), [g[:, cols] for g in mine])
+                names = [m for m in PER_SCENARIO if m in metrics]
+                cols = [metrics.index(m) for m in names]
+                stats = _stats(names, [g[:, cols] for g in mine])
                 out.setdefault("per_scenario", {}).setdefault(mediator, {})[scenario] = stats
     return out
 
@@ -283,7 +306,10 @@ def scorecard(summary: dict[str, Any]) -> str:
         "|---" * (len(scenarios) + 1) + "|",
     ]
     for name, by in per.items():
-        cells = [cell(by[sc]["normalised_score"]) if sc in by else "" for sc in scenarios]
+        cells = [
+            cell(by[sc]["normalised_score"]) if "normalised_score" in by.get(sc, {}) else ""
+            for sc in scenarios
+        ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "All metrics by family:", ""]
     for family, metrics in FAMILIES.items():

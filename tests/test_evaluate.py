@@ -160,3 +160,15 @@ def test_rollout_refuses_bad_arguments():
     missing = r"no policy for agents \['party_0', 'party_1', 'mediator'\]"
     with pytest.raises(ValueError, match=missing):
         rollout.run(sc, {}, 4)
+
+
+def test_scorecard_benchmark_runs_on_a_few_episodes():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_scorecard.py"
+    spec = importlib.util.spec_from_file_location("bench_scorecard", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    times = bench.stages(evaluate.load("multilateral_5"), "split", 6, "vector", True)
+    assert set(times) == {"episodes (2 protocols)", "solutions", "metrics + bootstrap", "total"}
