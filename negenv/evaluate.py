@@ -215,12 +215,12 @@ PER_SCENARIO = (*HEADLINES.values(), "vom_nash_welfare_ratio", "normalised_score
 
 def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> dict[str, Any]:
     """Every metric's mean and stratified 95% CI, by mediator (strata: scenario x population)."""
-    metrics = [k for k in rows[0] if k not in LABELS]
+    metrics = _columns(rows, skip=LABELS)
     out: dict[str, Any] = {
         "suite": st.__dict__ | {"scenarios": list(st.scenarios)},
         "mediators": {},
     }
-    table = np.array([[r[m] for m in metrics] for r in rows], dtype=np.float64)
+    table = np.array([[r.get(m, np.nan) for m in metrics] for r in rows], dtype=np.float64)
     keys = [(r["mediator"], r["scenario"], r["population"]) for r in rows]
     for mediator in mediators:
         strata = sorted({k[1:] for k in keys if k[0] == mediator})
@@ -234,6 +234,12 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
                 stats = _stats(names, [g[:, cols] for g in mine])
                 out.setdefault("per_scenario", {}).setdefault(mediator, {})[scenario] = stats
     return out
+
+
+def _columns(rows: list[dict[str, Any]], skip: tuple[str, ...] = ()) -> list[str]:
+    """Every key of the rows, in order of first appearance (scenarios add their own metrics,
+    e.g. burden_proportionality)."""
+    return [k for k in dict.fromkeys(k for r in rows for k in r) if k not in skip]
 
 
 def _stats(metrics: list[str], groups: list[np.ndarray]) -> dict[str, dict[str, float]]:
@@ -264,7 +270,7 @@ def write_report(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any])
     out.mkdir(parents=True, exist_ok=True)
 
     def csv_rows(f):
-        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w = csv.DictWriter(f, fieldnames=_columns(rows), restval="")
         w.writeheader()
         w.writerows(rows)
 

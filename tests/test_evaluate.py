@@ -172,3 +172,15 @@ def test_scorecard_benchmark_runs_on_a_few_episodes():
     spec.loader.exec_module(bench)
     times = bench.stages(evaluate.load("multilateral_5"), "split", 6, "vector", True)
     assert set(times) == {"episodes (2 protocols)", "solutions", "metrics + bootstrap", "total"}
+
+
+def test_scenarios_with_their_own_metrics_share_one_report(tmp_path):
+    st = evaluate.Suite(("bilateral_asymmetric", "burden_sharing"), 6, ("threshold",))
+    rows, summary = evaluate.evaluate(["split"], st, progress=False)
+    evaluate.write_report(tmp_path, rows, summary)
+    with open(tmp_path / "episodes.csv") as f:
+        table = list(csv.DictReader(f))
+    burden = {r["scenario"]: r["burden_proportionality"] for r in table}
+    assert burden["bilateral_asymmetric"] == "" and burden["burden_sharing"] != ""
+    stat = summary["mediators"]["split"]["burden_proportionality"]
+    assert 0.0 <= stat["low"] <= stat["mean"] <= stat["high"] <= 1.0
