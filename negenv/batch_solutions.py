@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 from negenv import ipm
-from negenv.solutions import Problem
+from negenv.solutions import SOLUTIONS, Problem
 
 EPS = 1e-9  # a bargaining set whose best max-min gain is below this has no interior
 
@@ -107,58 +107,58 @@ def _problem(ty: Types, b: int) -> Problem:
     return Problem(ty.ideal[b], ty.weight[b], ty.batna[b], ty.power[b], ty.capability[b], ty.burden)
 
 
+def _central(ty: Types) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each party's ideal point, the utilitarian and both Nash solutions: N + 3 programs per
+    episode over the bargaining set. Returns texts (B, N + 3, K) in that order, the ideal
+    gains (B, N) and whether all of an episode's programs converged (B,)."""
+    bsz, n, k = ty.ideal.shape
+    p, reps, party = ty.w.shape[2], n + 3, np.arange(n)
+    ct, cx = np.zeros((bsz, reps, n, p)), np.zeros((bsz, reps, k))
+    ct[:, party, party], cx[:, party] = ty.w, ty.ux  # minimise -u_i
+    ct[:, n], cx[:, n] = ty.w, ty.ux.sum(axis=1)  # minimise -sum_i u_i
+    tau = np.zeros((bsz, reps, n))
+    tau[:, n + 1], tau[:, n + 2] = 1.0 / n, ty.power  # the two Nash products
+    x, _, conv = ty.solve(
+        reps,
+        h=np.repeat(ty.c - ty.batna, reps, axis=0),
+        cx=-cx.reshape(bsz * reps, k),
+        ct=ct.reshape(bsz * reps, n, p),
+        tau=tau.reshape(bsz * reps, n),
+    )
+    x = x.reshape(bsz, reps, k)
+    best = np.stack([ty.utility(x[:, i])[:, i] for i in range(n)], axis=1)
+    return x, best - ty.batna, conv.reshape(bsz, reps).all(axis=1)
+
+
 def solve_types(ty: Types) -> dict[str, np.ndarray]:
     """Utilities (B, N) of every solution and the ideal gains, NaN where the bargaining set
     has no interior."""
     bsz, n, k = ty.ideal.shape
-    out = {name: np.full((bsz, n), np.nan) for name in ("nbs", "nbs_power", "ks", "egalitarian")}
-    out |= {"utilitarian": np.full((bsz, n), np.nan), "ideal_gain": np.full((bsz, n), np.nan)}
-    texts = {name: np.full((bsz, k), np.nan) for name in out}
-    x_eg, lam, ok = _max_min(ty, np.ones((bsz, n)), ty.batna)
+    found = {name: np.full((bsz, k), np.nan) for name in SOLUTIONS}
+    gains = np.full((bsz, n), np.nan)
+    x, lam, ok = _max_min(ty, np.ones((bsz, n)), ty.batna)
     inner = ok & (lam > EPS)
     bad = list(np.flatnonzero(~ok))
-    texts["egalitarian"][inner] = x_eg[inner]
+    found["egalitarian"][inner] = x[inner]
 
-    # ideal points (N), utilitarian, symmetric and power-weighted Nash: N + 3 per episode
     idx = np.flatnonzero(inner)
-    sub, reps = ty.take(idx), n + 3
-    m = len(idx)
-    ct = np.zeros((m, reps, n, sub.w.shape[2]))
-    cx = np.zeros((m, reps, k))
-    party = np.arange(n)
-    ct[:, party, party] = sub.w  # minimise -u_i
-    cx[:, party] = sub.ux
-    ct[:, n] = sub.w  # minimise -sum_i u_i
-    cx[:, n] = sub.ux.sum(axis=1)
-    tau = np.zeros((m, reps, n))
-    tau[:, n + 1] = 1.0 / n
-    tau[:, n + 2] = sub.power
-    x, _, conv = sub.solve(
-        reps,
-        h=np.repeat(sub.c - sub.batna, reps, axis=0),
-        cx=-cx.reshape(m * reps, k),
-        ct=ct.reshape(m * reps, n, sub.w.shape[2]),
-        tau=tau.reshape(m * reps, n),
-    )
-    x, conv = x.reshape(m, reps, k), conv.reshape(m, reps).all(axis=1)
+    x, gains[idx], conv = _central(ty.take(idx))
     bad += list(idx[~conv])
-    u_best = np.stack([sub.utility(x[:, i])[:, i] for i in range(n)], axis=1)
-    out["ideal_gain"][idx] = u_best - sub.batna
     for name, j in (("utilitarian", n), ("nbs", n + 1), ("nbs_power", n + 2)):
-        texts[name][idx] = x[:, j]
+        found[name][idx] = x[:, j]
 
     # Kalai-Smorodinsky: max lam s.t. u_i - d_i >= lam (a_i - d_i)
-    span = out["ideal_gain"]
-    ks = np.flatnonzero(inner & np.all(span > EPS, axis=1))
+    ks = np.flatnonzero(inner & np.all(gains > EPS, axis=1))
     sub = ty.take(ks)
-    x_ks, lam_ks, ok_ks = _max_min(sub, span[ks], sub.batna)
-    good = ok_ks & (lam_ks > EPS)
-    texts["ks"][ks[good]] = x_ks[good]
-    bad += list(ks[~ok_ks])
+    x, lam, ok = _max_min(sub, gains[ks], sub.batna)
+    found["ks"][ks[ok & (lam > EPS)]] = x[ok & (lam > EPS)]
+    bad += list(ks[~ok])
 
-    for name in ("nbs", "nbs_power", "ks", "egalitarian", "utilitarian"):
-        fine = np.flatnonzero(np.isfinite(texts[name][:, 0]))
-        out[name][fine] = ty.take(fine).utility(texts[name][fine])
+    out = {"ideal_gain": gains}
+    for name, texts_ in found.items():
+        out[name] = np.full((bsz, n), np.nan)
+        fine = np.flatnonzero(np.isfinite(texts_[:, 0]))
+        out[name][fine] = ty.take(fine).utility(texts_[fine])
     for b in sorted(set(int(i) for i in bad)):  # the scipy reference, for stragglers
         prob = _problem(ty, b)
         for name, (_, u) in prob.solve().items():
