@@ -28,7 +28,7 @@ from tqdm import tqdm
 
 import negenv
 from negenv import rollout
-from negenv.metrics import FAMILIES, episode_metrics
+from negenv.metrics import FAMILIES, durations, episode_metrics, hazard, kaplan_meier, rmst
 from negenv.scenario import Scenario, load, with_overrides
 from negenv.solutions import pareto_gaps, solve_batch
 
@@ -150,6 +150,7 @@ def evaluate(
     total = len(st.scenarios) * len(st.populations) * (len(mediators) + 1) * st.episodes
     bar = tqdm(total=total, desc="episodes", disable=not progress)
     rows: list[dict[str, Any]] = []
+    survival: dict[str, Any] = {}
     for scenario_name in st.scenarios:
         sc = load(scenario_name)
         for pop in st.populations:
@@ -164,8 +165,29 @@ def evaluate(
                 metrics = paired_metrics(rec, sc, solutions, base_rows)
                 labels = {"scenario": scenario_name, "population": pop, "mediator": mediator}
                 rows += tidy(labels, seed, rec, metrics)
+                curve = survival_of(rec, sc)
+                if curve:
+                    by = survival.setdefault(mediator, {}).setdefault(scenario_name, {})
+                    by[pop] = curve
     bar.close()
-    return rows, summarise(rows, mediators, st)
+    return rows, summarise(rows, mediators, st) | {"survival": survival}
+
+
+def survival_of(rec: dict[str, np.ndarray], sc: Scenario) -> dict[str, Any] | None:
+    """Kaplan-Meier survival of the agreements over stages (collapse is the event; completed
+    ones are censored at S), its restricted mean and the per-stage hazard; None without
+    stages or agreements."""
+    horizon = sc.implementation.n_stages
+    _, dur, event = durations(rec)
+    if horizon == 0 or not len(dur):
+        return None
+    curve = kaplan_meier(dur, event, horizon)
+    return {
+        "agreements": int(len(dur)),
+        "survival": curve.tolist(),
+        "rmst": rmst(curve),
+        "hazard": [None if np.isnan(h) else float(h) for h in hazard(dur, event, horizon)],
+    }
 
 
 def paired_metrics(
@@ -317,6 +339,23 @@ def scorecard(summary: dict[str, Any]) -> str:
             for sc in scenarios
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    survival = summary.get("survival", {})
+    if survival:
+        pops = list(st["populations"])
+        lines += [
+            "",
+            "Restricted mean survival of agreements, in stages (Kaplan-Meier, collapse as the "
+            f"event), by population ({' / '.join(pops)}):",
+            "",
+            "| mediator | " + " | ".join(scenarios) + " |",
+            "|---" * (len(scenarios) + 1) + "|",
+        ]
+        for name, by in survival.items():
+            cells = [
+                " / ".join(f"{by[sc][p]['rmst']:.2f}" if p in by.get(sc, {}) else "-" for p in pops)
+                for sc in scenarios
+            ]
+            lines.append(f"| {name} | " + " | ".join(cells) + " |")
     lines += ["", "All metrics by family:", ""]
     for family, metrics in FAMILIES.items():
         for m in metrics:
@@ -335,8 +374,6 @@ def figures(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> N
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-
-    from negenv.metrics import kaplan_meier
 
     med = summary["mediators"]
     fig, ax = plt.subplots(figsize=(5, 4))

@@ -56,6 +56,14 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
     assert score * room == pytest.approx(vom, nan_ok=True)
     per = summary["per_scenario"]["nbs_full"]["multilateral_5"]["normalised_score"]
     assert per["mean"] == pytest.approx(np.nanmean(score))
+    # survival of the agreements: KM from 1, RMST / S is the mean stage completion here
+    km = summary["survival"]["nbs_full"]["multilateral_5"]["threshold"]
+    horizon = evaluate.load("multilateral_5").implementation.n_stages
+    assert km["survival"][0] == 1.0 and len(km["survival"]) == horizon + 1
+    completion = [float(r["stage_completion"]) for r in mine if r["agreed"] == "1.0"]
+    assert km["agreements"] == len(completion)
+    assert km["rmst"] / horizon == pytest.approx(np.mean(completion))
+    assert len(km["hazard"]) == horizon
     import matplotlib.pyplot as plt
 
     for name in ("fairness_vs_durability.png", "survival.png", "power_vs_gain.png"):
