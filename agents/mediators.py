@@ -42,15 +42,6 @@ class TextMediator:
         out[:, k + 1] = self.level
         return legalise(out, mask, self.lay.mediator_nvec)
 
-    def types(self, obs: np.ndarray, row: int) -> dict[str, np.ndarray]:
-        n, k, s = self.lay.n, self.lay.k, self.s
-        return {
-            "ideal": obs[row, s["ideals"]].reshape(n, k),
-            "weight": obs[row, s["weights"]].reshape(n, k),
-            "batna": obs[row, s["batnas"]],
-            "power": obs[row, s["powers"]],
-        }
-
 
 class SplitTheDifferenceMediator(TextMediator):
     """Moves each issue the way the average demand signal points."""

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from negenv import ipm
+from negenv.core import text_utility
 from negenv.solutions import SOLUTIONS, Problem
 
 EPS = 1e-9  # a bargaining set whose best max-min gain is below this has no interior
@@ -49,9 +50,8 @@ class Types:
         )
 
     def utility(self, x: np.ndarray) -> np.ndarray:
-        """(B, N) utilities of texts x (B, K): the formula of the rules."""
-        dist = np.abs(x[:, None, : self.y.shape[2]] - self.y)
-        return self.c + np.einsum("bnk,bk->bn", self.ux, x) - (self.w * dist).sum(axis=2)
+        """(B, N) utilities of texts x (B, K), by the rules."""
+        return text_utility(self.ideal, self.weight, self.capability, x, self.burden)
 
     def solve(self, reps: int, **fields: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Solve ``reps`` programs per episode (episode-major) with its rows, fields given by

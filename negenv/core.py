@@ -107,10 +107,15 @@ def utility(sc: Scenario, ideal: Array, weight: Array, capability: Array, x: Arr
     On a burden issue (the last one, when enabled) the distance is the party's burden share
     ``(1 - x)/N + x c_i`` over its largest possible share ``max(1/N, c_i)``.
     """
+    return text_utility(ideal, weight, capability, x, sc.burden_issue)
+
+
+def text_utility(ideal: Array, weight: Array, capability: Array, x: Array, burden: bool) -> Array:
+    """:func:`utility` without a scenario: ``burden`` says whether the last issue is one."""
     xp = namespace(x)
     dist = xp.abs(x[:, None, :] - ideal)
-    if sc.burden_issue:
-        n, xb = sc.n_parties, x[:, -1:]
+    if burden:
+        n, xb = ideal.shape[1], x[:, -1:]
         cost = ((1 - xb) / n + xb * capability) / xp.maximum(capability, 1.0 / n)
         dist = xp.concat([dist[..., :-1], cost[..., None]], axis=-1)
     return 1.0 - xp.sum(weight * dist, axis=-1)

@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import linprog, minimize
 
+from negenv.core import text_utility
+
 SOLUTIONS = ("nbs", "nbs_power", "ks", "egalitarian", "utilitarian")
 
 
@@ -74,14 +76,10 @@ class Problem:
         return c, u_mat, a, np.asarray(rhs), bounds
 
     def utility(self, x: np.ndarray) -> np.ndarray:
-        """(N,) utilities of a text x (K,) (the same formula as the rules)."""
-        dist = np.abs(x[None, :] - self.ideal)
-        if self.burden:
-            n = len(self.batna)
-            xb = x[-1]
-            scale = np.maximum(1.0 / n, self.capability)
-            dist[:, -1] = ((1 - xb) / n + xb * self.capability) / scale
-        return 1.0 - np.sum(self.weight * dist, axis=1)
+        """(N,) utilities of a text x (K,), by the rules."""
+        return text_utility(
+            self.ideal[None], self.weight[None], self.capability[None], x[None], self.burden
+        )[0]
 
     # ------------------------------------------------------------------ linear programs
     def _lp(
