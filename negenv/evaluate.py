@@ -24,7 +24,7 @@ from tqdm import tqdm
 
 import negenv
 from negenv import rollout
-from negenv.metrics import durations, episode_metrics, hazard, kaplan_meier, rmst
+from negenv.metrics import episode_metrics, survival
 from negenv.report import HEADLINES, columns, scorecard, write_report
 from negenv.scenario import Scenario, load, with_overrides
 from negenv.solutions import pareto_gaps, solve_batch
@@ -139,7 +139,7 @@ def evaluate(
     total = len(st.scenarios) * len(st.populations) * (len(mediators) + 1) * st.episodes
     bar = tqdm(total=total, desc="episodes", disable=not progress)
     rows: list[dict[str, Any]] = []
-    survival: dict[str, Any] = {}
+    curves: dict[str, Any] = {}
     for scenario_name in st.scenarios:
         sc = load(scenario_name)
         for pop in st.populations:
@@ -154,29 +154,12 @@ def evaluate(
                 metrics = paired_metrics(rec, sc, solutions, base_rows)
                 labels = {"scenario": scenario_name, "population": pop, "mediator": mediator}
                 rows += tidy(labels, seed, rec, metrics)
-                curve = survival_of(rec, sc)
+                curve = survival(rec, sc)
                 if curve:
-                    by = survival.setdefault(mediator, {}).setdefault(scenario_name, {})
+                    by = curves.setdefault(mediator, {}).setdefault(scenario_name, {})
                     by[pop] = curve
     bar.close()
-    return rows, summarise(rows, mediators, st) | {"survival": survival}
-
-
-def survival_of(rec: dict[str, np.ndarray], sc: Scenario) -> dict[str, Any] | None:
-    """Kaplan-Meier survival of the agreements over stages (collapse is the event; completed
-    ones are censored at S), its restricted mean and the per-stage hazard; None without
-    stages or agreements."""
-    horizon = sc.implementation.n_stages
-    _, dur, event = durations(rec)
-    if horizon == 0 or not len(dur):
-        return None
-    curve = kaplan_meier(dur, event, horizon)
-    return {
-        "agreements": int(len(dur)),
-        "survival": curve.tolist(),
-        "rmst": rmst(curve),
-        "hazard": [None if np.isnan(h) else float(h) for h in hazard(dur, event, horizon)],
-    }
+    return rows, summarise(rows, mediators, st) | {"survival": curves}
 
 
 def paired_metrics(

@@ -284,16 +284,29 @@ def summary(
         for family, metrics in FAMILIES.items()
     }
     out["fairness"]["power_bias"] = power_bias(records)
-    _, dur, event = durations(records)
-    s = scenario.implementation.n_stages
-    if s > 0 and len(dur):
-        surv = kaplan_meier(dur, event, s)
-        out["durability"] |= {
-            "survival": surv.tolist(),
-            "rmst": rmst(surv),
-            "hazard": hazard(dur, event, s).tolist(),
-        }
-        shocked = records["shocks"].sum(axis=1)[durations(records)[0]] > 0
+    curve = survival(records, scenario)
+    if curve is not None:
+        out["durability"] |= curve
+        agreed, dur, event = durations(records)
+        shocked = records["shocks"].sum(axis=1)[agreed] > 0
         if shocked.any():
+            s = scenario.implementation.n_stages
             out["durability"]["rmst_shocked"] = rmst(kaplan_meier(dur[shocked], event[shocked], s))
     return out
+
+
+def survival(records: Records, scenario: Scenario) -> dict[str, Any] | None:
+    """Kaplan-Meier survival of the agreements over stages (collapse is the event; completed
+    ones are censored at S), its restricted mean and the per-stage hazard (None where nobody
+    is at risk); None without stages or agreements."""
+    horizon = scenario.implementation.n_stages
+    _, dur, event = durations(records)
+    if horizon == 0 or not len(dur):
+        return None
+    curve = kaplan_meier(dur, event, horizon)
+    return {
+        "agreements": int(len(dur)),
+        "survival": curve.tolist(),
+        "rmst": rmst(curve),
+        "hazard": [None if np.isnan(h) else float(h) for h in hazard(dur, event, horizon)],
+    }
