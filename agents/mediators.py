@@ -101,14 +101,14 @@ class SolutionMediator(TextMediator):
             self.cache.clear()  # every row of this call is solved again below
         new = {k: r for r, k in enumerate(keys) if k not in self.cache}
         if new:
-            rows = np.fromiter(new.values(), dtype=np.int64)
+            fresh = obs[np.fromiter(new.values(), dtype=np.int64)]
             n, k, s = self.lay.n, self.lay.k, self.s
-            power = obs[rows][:, s["powers"]]
+            power = fresh[:, s["powers"]]
             cap = power**self.exponent
             ty = Types(
-                obs[rows][:, s["ideals"]].reshape(-1, n, k),
-                obs[rows][:, s["weights"]].reshape(-1, n, k),
-                obs[rows][:, s["batnas"]],
+                fresh[:, s["ideals"]].reshape(-1, n, k),
+                fresh[:, s["weights"]].reshape(-1, n, k),
+                fresh[:, s["batnas"]],
                 power,
                 cap / cap.sum(axis=1, keepdims=True),
                 self.burden,

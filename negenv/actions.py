@@ -130,7 +130,7 @@ class ActionCodec:
         b, n, _ = masks[0].shape
         none = xp.zeros((b, 1), dtype=xp.bool, device=masks[0].device)
         if self.continuous:
-            return xp.concat([xp.zeros((b, n), dtype=xp.bool, device=none.device), none], axis=1)
+            return xp.zeros((b, n + 1), dtype=xp.bool, device=none.device)
         bad = _masked_choice(masks[0], party, self.offsets)
         if mediator is not None:
             none = _masked_choice(masks[1][:, None], mediator[:, None], self.mediator_offsets)

@@ -192,7 +192,6 @@ class _Iterate:
     """Primal-dual point of a batch of programs: x, t, lam, slacks and duals by row group."""
 
     def __init__(self, pr: Programs):
-        bsz, n, p = pr.y.shape
         self.x = torch.full_like(pr.cx, 0.5)
         self.t = torch.full_like(pr.y, 0.75)  # strictly inside |x - y| <= t <= 1
         self.lam = torch.zeros_like(pr.h[:, 0]) if pr.s is not None else None

@@ -20,6 +20,7 @@ from tqdm import tqdm
 
 from negenv import rng
 from negenv.env import NegotiationEnv
+from negenv.layout import MEDIATOR, party_names
 from negenv.metrics import Records, stack
 from negenv.scenario import Scenario
 
@@ -52,7 +53,8 @@ def run(
         raise ValueError(f"backend = {backend!r} is invalid; choose one of {BACKENDS}")
     if not isinstance(episodes, int) or episodes < 1:
         raise ValueError(f"episodes = {episodes!r} is invalid: must be an int >= 1")
-    missing = [a for a in NegotiationEnv(sc).possible_agents if a not in policies]
+    agents = party_names(sc.n_parties) + ([MEDIATOR] if sc.mediated else [])
+    missing = [a for a in agents if a not in policies]
     if missing:
         raise ValueError(f"no policy for agents {missing}")
     if backend == "pettingzoo":
@@ -90,8 +92,7 @@ def _run_vector(sc, policies, episodes, seed, first_slot, progress) -> Records:
     from negenv.vector import VectorNegotiationEnv
 
     env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=torch.float64, check_actions=False)
-    parties = [f"party_{i}" for i in range(sc.n_parties)]
-    groups = _seat_groups(policies, parties)
+    groups = _seat_groups(policies, party_names(sc.n_parties))
     obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
     first = np.ones(episodes, dtype=bool)  # slots still in their first episode
@@ -108,7 +109,7 @@ def _run_vector(sc, policies, episodes, seed, first_slot, progress) -> Records:
         if "mediator" in obs:
             mo = obs["mediator"]["observation"].numpy().astype(np.float32)
             actions["mediator"] = torch.from_numpy(
-                np.asarray(policies["mediator"].act(mo, obs["mediator"]["action_mask"].numpy()))
+                np.asarray(policies[MEDIATOR].act(mo, obs["mediator"]["action_mask"].numpy()))
             )
         obs, _, _, _, info = env.step(actions)
         if "outcome" in info:
