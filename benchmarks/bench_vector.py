@@ -2,13 +2,14 @@
 reference batched step, measured in the same run; plus bytes of state per environment.
 
     python benchmarks/bench_vector.py [--device cpu] [--threads 2] [--sizes 1 256 4096 16384]
-        [--breakdown]
+        [--breakdown] [--compile]
 
 The reference is a bandwidth-bound toy negotiation step over the same shapes: batched
 offers, weighted L1 utilities, threshold acceptance, masked auto-reset. Actions are random
 and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
 ``--breakdown`` also times the parts of one step at the largest size (milliseconds), beside the
-reference step, and the bytes of observation each writes.
+reference step, and the bytes of observation each writes. ``--compile`` measures the env
+built with ``compile=True`` (its compile time is spent before the timed steps).
 """
 
 from __future__ import annotations
@@ -72,10 +73,18 @@ def masked(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator) -> dict:
     return acts
 
 
-def measure_vector(name: str, b: int, device: torch.device, seconds: float) -> tuple[float, int]:
-    venv = VectorNegotiationEnv(name, num_envs=b, device=device, check_actions=False)
+def measure_vector(
+    name: str, b: int, device: torch.device, seconds: float, compile: bool = False
+) -> tuple[float, int]:
+    if compile:
+        torch._dynamo.reset()  # a fresh compile per size: torch caps recompiles per function
+    venv = VectorNegotiationEnv(
+        name, num_envs=b, device=device, check_actions=False, compile=compile
+    )
     obs = venv.reset(seed=0)
     gen = torch.Generator(device=device).manual_seed(0)
+    for _ in range(3):  # warm-up: compiles on the first step when asked
+        obs, *_ = venv.step(masked(venv, obs, gen))
     agents = venv.layout.n + (1 if venv.scenario.mediated else 0)
     steps, timed, wall = 0, 0.0, time.perf_counter()
     while time.perf_counter() - wall < seconds or steps < 3:
@@ -166,10 +175,14 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 256, 4096, 16384])
     parser.add_argument("--scenarios", nargs="*", default=["multilateral_5", "lilliput"])
     parser.add_argument("--breakdown", action="store_true", help="time the parts of a step")
+    parser.add_argument("--compile", action="store_true", help="the env with compile=True")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    print(f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads")
+    print(
+        f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
+        f"{'compiled' if args.compile else 'eager'} step"
+    )
     for name in args.scenarios:
         sc = negenv.load(name)
         pz = bench_pettingzoo.measure(lambda n=name: negenv.parallel_env(n), args.seconds)
@@ -180,7 +193,7 @@ def main() -> None:
             f"{'bytes/env':>11}"
         )
         for b in args.sizes:
-            rate, nbytes = measure_vector(name, b, device, args.seconds)
+            rate, nbytes = measure_vector(name, b, device, args.seconds, args.compile)
             ref = measure_reference(b, agents, sc.n_issues, device, args.seconds)
             print(f"{b:>9}{rate:>15,.0f}{rate / ref:>13.2f}{rate / pz:>14.1f}{nbytes:>11}")
         if args.breakdown:

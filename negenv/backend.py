@@ -13,6 +13,7 @@ ask ``torch.result_type`` for dtypes, which costs time in eager mode and breaks
 
 from __future__ import annotations
 
+import sys
 from types import SimpleNamespace
 from typing import Any
 
@@ -102,6 +103,12 @@ def namespace(x: Any) -> Any:
     return array_namespace(x)
 
 
+def compiling() -> bool:
+    """Whether ``torch.compile`` is tracing the caller (never true without torch loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and torch.compiler.is_compiling()
+
+
 def needed(mask: Any) -> bool:
     """Whether a branch of the rules has work: some episode in ``mask`` is true.
 
@@ -111,6 +118,4 @@ def needed(mask: Any) -> bool:
     """
     if type(mask) is np.ndarray:
         return bool(mask.any())
-    import torch
-
-    return torch.compiler.is_compiling() or bool(mask.any())
+    return compiling() or bool(mask.any())

@@ -9,10 +9,11 @@ and :func:`ratify`), then :func:`implement`, then :func:`settle` for episodes th
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-from negenv.backend import namespace, needed
+from negenv.backend import compiling, namespace, needed
 from negenv.layout import Phase, Status
 from negenv.randomness import Noise, TypeDraw
 from negenv.scenario import Scenario
@@ -94,6 +95,8 @@ class State:
     mediator_utility: Array  # (B,)
 
     def replace(self, **changes: Array) -> State:
+        if compiling():  # some torch versions cannot trace the dict copy below
+            return dataclasses.replace(self, **changes)
         # dataclasses.replace re-runs __init__ over ~50 fields; a dict copy is 10x cheaper
         new = object.__new__(State)
         new.__dict__.update(self.__dict__)

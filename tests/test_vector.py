@@ -1,6 +1,12 @@
-"""The batched torch env: an oracle against the PettingZoo env, seeding, auto-reset, errors."""
+"""The batched torch env: an oracle against the PettingZoo env, seeding, auto-reset, errors.
+
+The batched env runs on the CPU here. Set ``NEGENV_TEST_DEVICE=cuda`` to run the oracle, the
+seeding tests and the TorchRL checks on a GPU instead (never needed by CI).
+"""
 
 from __future__ import annotations
+
+import os
 
 import numpy as np
 import pytest
@@ -12,6 +18,22 @@ from negenv.layout import MEDIATOR
 from negenv.vector import VectorNegotiationEnv
 
 SCENARIOS = negenv.builtin_names()
+DEVICE = torch.device(os.environ.get("NEGENV_TEST_DEVICE", "cpu"))
+
+
+def cpu(x):
+    """Tensors anywhere in dicts and tuples, moved to the CPU for comparison."""
+    if isinstance(x, torch.Tensor):
+        return x.cpu()
+    if isinstance(x, dict):
+        return {k: cpu(v) for k, v in x.items()}
+    if isinstance(x, tuple):
+        return tuple(cpu(v) for v in x)
+    return x
+
+
+def on_device(acts: dict) -> dict:
+    return {role: a.to(DEVICE) for role, a in acts.items()}
 
 
 def random_actions(
@@ -68,8 +90,10 @@ def run_oracle(
 ) -> set[str]:
     """Step the batched env and one PettingZoo env per slot with the same actions, checking
     every observation, mask, reward, flag and outcome record; return the events seen."""
-    venv = VectorNegotiationEnv(name, num_envs=b_envs, action_mode=mode, dtype=torch.float64)
-    obs = venv.reset(seed=seed)
+    venv = VectorNegotiationEnv(
+        name, num_envs=b_envs, action_mode=mode, dtype=torch.float64, device=DEVICE
+    )
+    obs = cpu(venv.reset(seed=seed))
     envs = [negenv.parallel_env(name, action_mode=mode) for _ in range(b_envs)]
     episodes = [0] * b_envs
     for b, env in enumerate(envs):
@@ -79,8 +103,8 @@ def run_oracle(
     seen: set[str] = set()
     for _ in range(steps):
         acts = random_actions(venv, obs, gen, defect_p)
-        coalition = venv.state.coalition.clone()
-        obs, rewards, terminated, truncated, info = venv.step(acts)
+        coalition = venv.state.coalition.cpu()
+        obs, rewards, terminated, truncated, info = cpu(venv.step(on_device(acts)))
         kept = (coalition >= 0) & (acts["party"][..., 2] == 0) if mode == "discrete" else None
         for b, env in enumerate(envs):
             pz_obs, pz_r, pz_term, pz_trunc, pz_info = env.step(as_dict(env, acts, b))
@@ -131,7 +155,7 @@ def test_oracle_covers_every_phase():
 
 def test_same_seed_same_batch_and_independent_of_batch_size():
     def run(num_envs: int, seed: int, slots: int = 3) -> list:
-        venv = VectorNegotiationEnv("multilateral_5", num_envs=num_envs)
+        venv = VectorNegotiationEnv("multilateral_5", num_envs=num_envs, device=DEVICE)
         obs = venv.reset(seed=seed)
         out = []
         for t in range(30):
@@ -143,7 +167,7 @@ def test_same_seed_same_batch_and_independent_of_batch_size():
                 nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
                 high = torch.as_tensor(nvec)
                 acts[role] = (torch.rand(full, generator=gen) * high).long()[:num_envs]
-            obs, rewards, term, trunc, _ = venv.step(acts)
+            obs, rewards, term, trunc, _ = cpu(venv.step(on_device(acts)))
             out.append(
                 (
                     obs["party"]["observation"][:slots].clone(),
@@ -222,7 +246,7 @@ def test_torchrl_view_passes_check_env_specs():
     from negenv.adapters.torchrl import NegotiationTorchRLEnv
 
     for name in ("multilateral_5", "unmediated_5", "lilliput"):
-        env = NegotiationTorchRLEnv(name, num_envs=8)
+        env = NegotiationTorchRLEnv(name, num_envs=8, device=DEVICE)
         check_env_specs(env)
         rollout = env.rollout(40, break_when_any_done=False)
         assert rollout["next", "party", "reward"].shape == (8, 40, env.venv.layout.n, 1)
@@ -261,3 +285,45 @@ def test_rules_trace_into_one_graph_and_compile_to_the_same_step():
     for field in s.__dict__:
         assert torch.equal(getattr(eager[0], field), getattr(compiled[0], field)), field
     assert torch.equal(eager[1], compiled[1]) and torch.equal(eager[2], compiled[2])
+
+
+def test_compiled_step_gives_the_eager_episodes():
+    """``compile=True`` (inductor) plays the same episodes as the eager step, resets included."""
+    torch._dynamo.reset()
+    envs = [
+        VectorNegotiationEnv(
+            "lilliput", num_envs=32, dtype=torch.float64, device=DEVICE, compile=flag
+        )
+        for flag in (False, True)
+    ]
+    obs = [cpu(env.reset(seed=4)) for env in envs]
+    gen, ended = torch.Generator().manual_seed(4), 0
+    for _ in range(30):
+        acts = on_device(random_actions(envs[0], obs[0], gen))
+        (obs_e, r_e, term_e, _, info_e), (obs_c, r_c, term_c, _, info_c) = (
+            cpu(env.step(acts)) for env in envs
+        )
+        for role in obs_e:
+            torch.testing.assert_close(
+                obs_c[role]["observation"], obs_e[role]["observation"], rtol=0, atol=1e-9
+            )
+            assert torch.equal(obs_c[role]["action_mask"], obs_e[role]["action_mask"])
+            torch.testing.assert_close(r_c[role], r_e[role], rtol=0, atol=1e-9)
+        assert torch.equal(term_c, term_e)
+        assert torch.equal(info_c["illegal_action"], info_e["illegal_action"])
+        if "outcome" in info_e:
+            ended += len(info_e["outcome"]["slot"])
+            for field, value in info_e["outcome"].items():
+                if value.dtype.kind == "f":
+                    np.testing.assert_allclose(info_c["outcome"][field], value, atol=1e-9)
+                else:
+                    np.testing.assert_array_equal(info_c["outcome"][field], value, err_msg=field)
+        obs = [obs_e, obs_c]
+    assert ended >= 32  # episodes ended and were reset on both paths
+    storages = [v.untyped_storage().data_ptr() for v in envs[1].state.__dict__.values()]
+    assert len(storages) == len(set(storages))  # the in-place resets cannot leak across fields
+
+
+def test_compile_option_is_checked():
+    with pytest.raises(ValueError, match=r"compile = 'yes' is invalid: a bool or a dict"):
+        VectorNegotiationEnv("lilliput", num_envs=2, compile="yes")
