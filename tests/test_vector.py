@@ -7,6 +7,7 @@ seeding tests and the TorchRL checks on a GPU instead (never needed by CI).
 from __future__ import annotations
 
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -287,14 +288,18 @@ def test_rules_trace_into_one_graph_and_compile_to_the_same_step():
     assert torch.equal(eager[1], compiled[1]) and torch.equal(eager[2], compiled[2])
 
 
-def test_compiled_step_gives_the_eager_episodes():
-    """``compile=True`` (inductor) plays the same episodes as the eager step, resets included."""
+@pytest.mark.parametrize("backend", ["aot_eager", "inductor"])
+def test_compiled_step_gives_the_eager_episodes(backend):
+    """``compile=`` plays the same episodes as the eager step, resets included: traced and
+    functionalised (aot_eager), and as generated code (inductor, the default)."""
+    if backend == "inductor" and DEVICE.type == "cpu" and not shutil.which("c++"):
+        pytest.skip("inductor on the CPU needs a C++ compiler, and none is installed")
     torch._dynamo.reset()
     envs = [
         VectorNegotiationEnv(
             "lilliput", num_envs=32, dtype=torch.float64, device=DEVICE, compile=flag
         )
-        for flag in (False, True)
+        for flag in (False, {"backend": backend})
     ]
     obs = [cpu(env.reset(seed=4)) for env in envs]
     gen, ended = torch.Generator().manual_seed(4), 0
