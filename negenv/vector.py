@@ -53,7 +53,7 @@ class VectorNegotiationEnv:
         compile: run the step (rules, masks, observations) through ``torch.compile``:
             ``True`` for the defaults, or a dict of ``torch.compile`` options such as
             ``{"mode": "max-autotune-no-cudagraphs"}``. It pays on a GPU, where the eager step
-            is bound by kernel launches; the first step of each scenario compiles (seconds).
+            is bound by kernel launches; the first step compiles (seconds).
         **overrides: scenario fields, as for :func:`negenv.parallel_env`.
     """
 
