@@ -332,3 +332,47 @@ def test_compiled_step_gives_the_eager_episodes(backend):
 def test_compile_option_is_checked():
     with pytest.raises(ValueError, match=r"compile = 'yes' is invalid: a bool or a dict"):
         VectorNegotiationEnv("lilliput", num_envs=2, compile="yes")
+
+
+def test_torchrl_collector_gathers_masked_batches():
+    """A TorchRL collector drives the view with a masked policy: batches shaped
+    [num_envs, steps], legal actions only, episodes reset through TorchRL."""
+    from tensordict.nn import TensorDictModule, TensorDictSequential
+    from torchrl.collectors import Collector
+
+    from negenv.adapters.torchrl import NegotiationTorchRLEnv
+
+    env = NegotiationTorchRLEnv("multilateral_5", num_envs=8, device=DEVICE)
+    venv, gen = env.venv, torch.Generator(device=DEVICE).manual_seed(0)
+
+    def sample(nvec):
+        def pick(mask):
+            scores = torch.rand(mask.shape, generator=gen, device=mask.device) + mask
+            return torch.stack([p.argmax(-1) for p in scores.split(list(nvec), -1)], -1)
+
+        return pick
+
+    roles = {"party": venv.layout.party_nvec, "mediator": venv.layout.mediator_nvec}
+    policy = TensorDictSequential(
+        *(
+            TensorDictModule(sample(nvec), [(role, "action_mask")], [(role, "action")])
+            for role, nvec in roles.items()
+        )
+    )
+    collector = Collector(env, policy, frames_per_batch=8 * 25, total_frames=400)
+    batches = list(collector)
+    collector.shutdown()
+    assert len(batches) == 2 and batches[0].batch_size == (8, 25)
+    data = torch.cat(batches, 1)
+    assert data["next", "party", "reward"].shape == (8, 50, venv.layout.n, 1)
+    mask, action = data["party", "action_mask"], data["party", "action"]
+    offsets = torch.as_tensor(venv.codec.offsets, device=action.device)
+    assert mask.gather(-1, action + offsets).all()  # every chosen option was allowed
+    done = data["next", "done"].squeeze(-1)
+    assert done.any()
+    rounds = data["party", "observation"][..., 0, venv.layout.party_obs["round"]]
+    after = torch.zeros_like(done)
+    after[:, 1:] = done[:, :-1]
+    assert (
+        after.any() and (rounds[after] == 0).all()
+    )  # the step after an ending starts a new episode
