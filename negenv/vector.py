@@ -15,7 +15,6 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from array_api_compat import array_namespace
 
 from negenv import core, observe, rng
 from negenv.actions import ActionCodec
@@ -86,7 +85,6 @@ class VectorNegotiationEnv:
         self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
         self.action_mode = action_mode
         self.roles = ROLES if self.scenario.mediated else ROLES[:1]
-        self._xp = array_namespace(torch.zeros(1))
         self._templates = tuple(
             torch.as_tensor(t, device=self.device)
             for t in (self.codec.party_templates, self.codec.mediator_templates)
