@@ -37,6 +37,12 @@ def on_device(acts: dict) -> dict:
     return {role: a.to(DEVICE) for role, a in acts.items()}
 
 
+def masked_choice(mask: torch.Tensor, nvec, gen: torch.Generator) -> torch.Tensor:
+    """One allowed option per action component, uniformly: argmax of noise plus the mask."""
+    noise = torch.rand(mask.shape, generator=gen, dtype=torch.float64, device=mask.device)
+    return torch.stack([p.argmax(-1) for p in (noise + mask).split(list(nvec), -1)], -1)
+
+
 def random_actions(
     venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator, defect_p: float = 0.5
 ) -> dict:
@@ -50,8 +56,7 @@ def random_actions(
             acts[role] = low + (high - low) * u
             continue
         nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
-        scores = torch.rand(mask.shape, generator=gen, dtype=torch.float64) + mask
-        acts[role] = torch.stack([p.argmax(-1) for p in torch.split(scores, list(nvec), -1)], -1)
+        acts[role] = masked_choice(mask, nvec, gen)
         if role == "party":
             u = torch.rand(mask.shape[:2], generator=gen, dtype=torch.float64)
             acts[role][..., 1] = ((mask[..., 3] == 1) & (u < defect_p)).long()
@@ -345,17 +350,14 @@ def test_torchrl_collector_gathers_masked_batches():
     env = NegotiationTorchRLEnv("multilateral_5", num_envs=8, device=DEVICE)
     venv, gen = env.venv, torch.Generator(device=DEVICE).manual_seed(0)
 
-    def sample(nvec):
-        def pick(mask):
-            scores = torch.rand(mask.shape, generator=gen, device=mask.device) + mask
-            return torch.stack([p.argmax(-1) for p in scores.split(list(nvec), -1)], -1)
-
-        return pick
-
     roles = {"party": venv.layout.party_nvec, "mediator": venv.layout.mediator_nvec}
     policy = TensorDictSequential(
         *(
-            TensorDictModule(sample(nvec), [(role, "action_mask")], [(role, "action")])
+            TensorDictModule(
+                lambda mask, nvec=nvec: masked_choice(mask, nvec, gen),
+                [(role, "action_mask")],
+                [(role, "action")],
+            )
             for role, nvec in roles.items()
         )
     )
