@@ -31,35 +31,33 @@ MEDIATORS: dict[str, MediatorSpec] = {
         doc="uniformly random legal actions",
     ),
     "split": MediatorSpec(
-        lambda env: med.SplitTheDifferenceMediator(env.layout, step=env.scenario.move_step),
+        lambda env: med.SplitTheDifferenceMediator(env.layout),
         doc="follows the average demand signal",
     ),
     "power_centroid": MediatorSpec(
-        lambda env: med.PowerCentroidMediator(env.layout, step=env.scenario.move_step),
-        doc="toward the power-weighted mean of observed ideals",
+        lambda env: med.PowerCentroidMediator(env.layout),
+        doc="the power-weighted mean of observed ideals",
     ),
     "nbs_full": MediatorSpec(
-        lambda env: med.SolutionMediator(env.layout, env.scenario, "nbs"),
+        lambda env: med.SolutionMediator(env.layout, env.scenario, "nbs", round_robin=True),
         {"mediator.information": "exact"},
-        "toward the NBS of the exact types",
+        "the NBS of the exact types, guarantees round-robin, no monitoring",
     ),
     "nbs_signals": MediatorSpec(
-        lambda env: med.NBSSignalsMediator(env.layout, step=env.scenario.move_step),
+        lambda env: med.NBSSignalsMediator(env.layout),
         doc="climbs the Nash product from demand signals and votes",
     ),
     "egalitarian": MediatorSpec(
         lambda env: med.SolutionMediator(env.layout, env.scenario, "egalitarian"),
         {"mediator.information": "exact"},
-        "toward the egalitarian solution of the exact types",
+        "the egalitarian solution of the exact types",
     ),
     "guarantees_monitoring": MediatorSpec(
-        lambda env: med.GuaranteeMonitorMediator(env.layout, step=env.scenario.move_step),
-        doc="split-the-difference texts, guarantees to the most fearful, full monitoring",
+        lambda env: med.GuaranteeMonitorMediator(env.layout, env.scenario),
+        doc="split-the-difference texts, guarantees to the most fearful, deterrent monitoring",
     ),
     "guarantees_monitoring_off": MediatorSpec(
-        lambda env: med.GuaranteeMonitorMediator(
-            env.layout, False, False, step=env.scenario.move_step
-        ),
+        lambda env: med.GuaranteeMonitorMediator(env.layout, env.scenario, False, False),
         doc="the same with guarantees and monitoring switched off",
     ),
 }

@@ -38,27 +38,35 @@ class ActionCodec:
         self.sc, self.lay, self.continuous = sc, Layout.of(sc), continuous
 
     # ------------------------------------------------------------------------- templates
-    def _discrete_party(self, phase: Phase) -> np.ndarray:
+    def _discrete_party(self, phase: Phase, voting: bool, proposer: bool) -> np.ndarray:
         lay, neg = self.lay, phase == Phase.NEGOTIATE
+
+        def only_first(size: int) -> list[int]:
+            return [1] + [0] * (size - 1)
+
         parts = [
-            [1, 1] if neg else [1, 0],
+            [1, 1] if neg and voting else [1, 0],
             [1, 1] if phase == Phase.IMPLEMENT else [1, 0],
-            [1] * lay.coalition_choices if neg else [1] + [0] * (lay.coalition_choices - 1),
+            [1] * lay.coalition_choices if neg else only_first(lay.coalition_choices),
             ([1, 1, 1] if neg else [0, 1, 0]) * lay.k,
         ]
+        if not lay.mediated:
+            levels = lay.proposal_levels
+            parts.append(([1] * levels if neg and proposer else only_first(levels)) * lay.k)
         return np.concatenate([np.asarray(p, dtype=np.int8) for p in parts])
 
     def _discrete_mediator(self, phase: Phase) -> np.ndarray:
-        lay, neg = self.lay, phase == Phase.NEGOTIATE
-        if neg:
+        lay = self.lay
+        if phase == Phase.NEGOTIATE:
             return np.ones(sum(lay.mediator_nvec), dtype=np.int8)
-        parts = [[0, 1, 0] * lay.k, [1] + [0] * lay.n, [1] + [0] * (lay.monitoring_levels - 1)]
-        return np.concatenate([np.asarray(p, dtype=np.int8) for p in parts])
+        return np.concatenate(
+            [np.eye(1, size, dtype=np.int8)[0] for size in lay.mediator_nvec]
+        )
 
-    def _box_party(self, phase: Phase, proposer: bool) -> np.ndarray:
+    def _box_party(self, phase: Phase, voting: bool, proposer: bool) -> np.ndarray:
         box, neg = self.lay.party_box, phase == Phase.NEGOTIATE
         m = np.zeros(box.size, dtype=np.int8)
-        m[box["vote"]] = neg
+        m[box["vote"]] = neg and voting
         m[box["defect"]] = phase == Phase.IMPLEMENT
         m[box["coalition"]] = neg and self.lay.c > 0
         m[box["demand"]] = neg
@@ -67,22 +75,18 @@ class ActionCodec:
 
     @cached_property
     def party_templates(self) -> np.ndarray:
-        """(4, A) masks by code: negotiate, negotiate as proposer, implement, done."""
-        if self.continuous:
-            rows = [
-                self._box_party(Phase.NEGOTIATE, False),
-                self._box_party(Phase.NEGOTIATE, True),
-                self._box_party(Phase.IMPLEMENT, False),
-                self._box_party(Phase.DONE, False),
-            ]
-        else:
-            neg = self._discrete_party(Phase.NEGOTIATE)
-            rows = [
-                neg,
-                neg,
-                self._discrete_party(Phase.IMPLEMENT),
-                self._discrete_party(Phase.DONE),
-            ]
+        """(6, A) masks by code: negotiate, negotiate as proposer, implement, done, then the
+        two negotiate codes again for round 0 (no vote)."""
+        build = self._box_party if self.continuous else self._discrete_party
+        neg, imp, done = Phase.NEGOTIATE, Phase.IMPLEMENT, Phase.DONE
+        rows = [
+            build(neg, True, False),
+            build(neg, True, True),
+            build(imp, False, False),
+            build(done, False, False),
+            build(neg, False, False),
+            build(neg, False, True),
+        ]
         return np.stack(rows)
 
     @cached_property
@@ -116,8 +120,8 @@ class ActionCodec:
             )
         )
         neg = s.phase == int(Phase.NEGOTIATE)
-        code = xp.where(neg, 0, xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))[:, None]
-        party_code = code + xp.astype(
+        code = xp.where(neg, xp.where(s.round == 0, 4, 0), xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))
+        party_code = code[:, None] + xp.astype(
             neg[:, None]
             & (xp.arange(self.sc.n_parties, device=s.phase.device) == s.proposer[:, None]),
             code.dtype,
@@ -144,11 +148,14 @@ class ActionCodec:
         return self._decode_discrete(s, party, mediator)
 
     def _decode_discrete(self, s: State, party: Array, mediator: Array | None) -> Actions:
-        xp, sc, k = namespace(s.proposal), self.sc, self.lay.k
-        dt = s.proposal.dtype
+        xp, k = namespace(s.proposal), self.lay.k
+        dt, top = s.proposal.dtype, self.lay.proposal_levels - 1
         coal = party[..., 2]
-        move = xp.astype(party[..., 3 : 3 + k], dt) - 1.0
-        proposal = _unit(xp, s.proposal[:, None, :] + sc.move_step * move)
+        demand = xp.astype(party[..., 3 : 3 + k], dt) - 1.0
+        if self.lay.mediated:
+            proposal = xp.broadcast_to(s.proposal[:, None, :], demand.shape)
+        else:
+            proposal = xp.astype(party[..., 3 + k : 3 + 2 * k], dt) / top
         if mediator is None:
             med = (s.proposal, s.guarantee, s.monitoring)
         else:
@@ -156,9 +163,9 @@ class ActionCodec:
             onehot = xp.astype(
                 target[:, None] - 1 == xp.arange(self.lay.n, device=s.proposal.device), dt
             )
-            eta = sc.mediator.guarantee_step
+            eta = self.sc.mediator.guarantee_step
             med = (
-                _unit(xp, s.proposal + sc.move_step * (xp.astype(mediator[:, :k], dt) - 1.0)),
+                xp.astype(mediator[:, :k], dt) / top,
                 xp.where(target[:, None] == 0, s.guarantee, (1 - eta) * s.guarantee + eta * onehot),
                 xp.astype(mediator[:, k + 1], dt) / (self.lay.monitoring_levels - 1),
             )
@@ -166,7 +173,7 @@ class ActionCodec:
             party[..., 0] == 1,
             party[..., 1] == 1,
             xp.where(coal == 0, -2, coal - 2),
-            move,
+            demand,
             proposal,
             *med,
         )

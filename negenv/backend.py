@@ -74,6 +74,7 @@ def _torch_namespace() -> SimpleNamespace:
         take_along_axis=lambda x, idx, axis=-1: torch.take_along_dim(x, idx, dim=axis),
         broadcast_to=torch.broadcast_to,
         cumulative_sum=lambda x, axis=None: torch.cumsum(x, dim=axis),
+        flip=lambda x, axis=None: torch.flip(x, dims=(axis,)),
         zeros=torch.zeros,
         zeros_like=torch.zeros_like,
         arange=torch.arange,

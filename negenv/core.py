@@ -69,11 +69,13 @@ class State:
     agreement: Array  # (B, K)
     cover: Array  # (B, N) guarantee left to pay each party
     agreed_monitoring: Array  # (B,)
-    stage_value: Array  # (B, N) discounted utility delivered per stage
+    stage_value: Array  # (B, N) worth W_i / S delivered per complied stage
+    stage_concession: Array  # (B, N) delta**t (1 - u_i) / S: what a stage concedes
     # public record
     trust: Array
     credibility: Array
     hidden: Array  # (B,) undetected defections of the last stage, revealed next stage
+    pending: Array  # (B, N) victims' claims on those hidden defections, due next stage
     first_violation: Array  # (B,) stage (1-based) of the first defection, -1 if none
     votes: Array  # (B, N) last effective votes: -1 reject, 0 none, 1 accept
     demands: Array  # (B, N, K) last demand signals (coalition-mixed)
@@ -91,6 +93,7 @@ class State:
     sanction: Array
     compensation: Array
     fallback: Array
+    fallback_protected: Array  # (B, N) the fallback as the mediator's objective counts it
     budget_spent: Array  # (B,)
     mediator_utility: Array  # (B,)
 
@@ -122,6 +125,13 @@ def text_utility(ideal: Array, weight: Array, capability: Array, x: Array, burde
         cost = ((1 - xb) / n + xb * capability) / xp.maximum(capability, 1.0 / n)
         dist = xp.concat([dist[..., :-1], cost[..., None]], axis=-1)
     return 1.0 - xp.sum(weight * dist, axis=-1)
+
+
+def worth(sc: Scenario, u: Array, batna: Array, round_: Array) -> Array:
+    """``W_i = d_i + delta**t (u_i - d_i)``: a text entering into force at round t, complied
+    with, is worth its BATNA plus the discounted gain over it (B, N)."""
+    xp = namespace(u)
+    return batna + sc.discount ** xp.astype(round_, u.dtype)[:, None] * (u - batna)
 
 
 def recognise(sc: Scenario, power: Array, u: Array, round_: Array) -> Array:
@@ -191,9 +201,11 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         cover=f(),
         agreed_monitoring=zb(),
         stage_value=f(),
+        stage_concession=f(),
         trust=zb(sc.implementation.trust_initial),
-        credibility=zb(sc.mediator.credibility),
+        credibility=draw.credibility + 0.0,
         hidden=i(),
+        pending=f(),
         first_violation=i(-1),
         votes=i(0, (b, n)),
         demands=xp.zeros_like(draw.ideal),
@@ -210,6 +222,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         sanction=f(),
         compensation=f(),
         fallback=f(),
+        fallback_protected=f(),
         budget_spent=zb(),
         mediator_utility=zb(),
     )
@@ -246,6 +259,7 @@ def coalition_signal(demand: Array, power: Array, coalition: Array, c: int) -> A
     weight = member * power[..., None]
     mix = xp.sum(weight[..., None] * demand[:, :, None, :], axis=1)  # (B, C, K)
     mix = mix / xp.maximum(xp.sum(weight, axis=1), 1e-12)[..., None]
+    mix = xp.minimum(xp.maximum(mix, -1.0), 1.0)  # a weighted mean, up to rounding
     idx = xp.broadcast_to(xp.maximum(coalition, 0)[..., None], demand.shape)
     return xp.where(coalition[..., None] >= 0, xp.take_along_axis(mix, idx, axis=1), demand)
 
@@ -266,17 +280,19 @@ def decide(sc: Scenario, yes: Array, power: Array) -> Array:
 def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> Array:
     """Whether each episode's standing text survives domestic ratification.
 
-    An audience ratifies with probability sigmoid((u - rho l u + v - d - margin) / temp): it
-    discounts the text by the loss it fears from defections (perceived risk rho times the
-    victim loss l), and values guarantees up to that fear, times the mediator's credibility.
-    A coalition ratifies only if every member's audience does; the decision rule then applies.
+    An audience ratifies with probability sigmoid((W - rho l W + v - d - margin) / temp): it
+    discounts the text's worth W by the loss it fears from defections (perceived risk rho
+    times the victim loss l), and values guarantees up to that fear, times the mediator's
+    credibility. A coalition ratifies only if every member's audience does (the blocs in
+    force this round); the decision rule then applies.
     """
     xp = namespace(u)
     r = sc.ratification
+    w = worth(sc, u, s.batna, s.round)
     cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
-    exposure = s.risk * sc.implementation.victim_loss * u
+    exposure = s.risk * sc.implementation.victim_loss * w
     v = s.credibility[:, None] * xp.minimum(cover, exposure)
-    logit = (u - exposure + v - s.batna - r.margin) / r.temperature
+    logit = (w - exposure + v - s.batna - r.margin) / r.temperature
     yes = noise < 1.0 / (1.0 + xp.exp(-logit))
     return decide(sc, group_all(yes, coalition, sc.coalitions.max_coalitions)[0], s.power)
 
@@ -298,41 +314,49 @@ def _next_text(sc: Scenario, s: State, a: Actions) -> tuple[Array, Array, Array]
 
 def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
     """One round for episodes where ``active``: vote, then conclude or revise the text."""
-    seen = s.demands
-    s, accept, passed = vote(sc, s, a, active)
+    seen, blocs = s.demands, s.coalition
+    s, passed = vote(sc, s, a, active)
     in_force = passed
     if needed(passed):
-        s, in_force = conclude(sc, s, accept, passed, noise.ratify)
+        s, in_force = conclude(sc, s, a.vote, passed, noise.ratify, blocs)
     return revise(sc, s, a, noise, active & ~in_force, seen)
 
 
-def vote(sc: Scenario, s: State, a: Actions, active: Array) -> tuple[State, Array, Array]:
-    """Coalition declarations, bloc votes (splitting mixed coalitions), the decision rule."""
+def vote(sc: Scenario, s: State, a: Actions, active: Array) -> tuple[State, Array]:
+    """Bloc votes under the coalitions in force, the decision rule, then declarations.
+
+    Round 0 has no vote (the status quo is not votable). A coalition whose members disagree
+    splits; declarations made now take effect from the next round, so no party can join or
+    leave a bloc to change the vote of the round in which it declares.
+    """
     xp, c = namespace(s.proposal), sc.coalitions.max_coalitions
     col = active[:, None]
-    coalition = _declare(s.coalition, a.coalition, active)
-    accept, split = group_all(a.vote, coalition, c)
-    passed = active & decide(sc, accept, s.power)
-    coalition = xp.where(col & split, -1, coalition)
-    signal = coalition_signal(a.demand, s.power, coalition, c)
+    voting = active & (s.round > 0)
+    accept, split = group_all(a.vote, s.coalition, c)
+    passed = voting & decide(sc, accept, s.power)
+    signal = coalition_signal(a.demand, s.power, s.coalition, c)
+    kept = xp.where(voting[:, None] & split, -1, s.coalition)
     s = s.replace(
-        coalition=coalition,
-        votes=xp.where(col, xp.where(accept, 1, -1), s.votes),
+        coalition=_declare(kept, a.coalition, active),
+        votes=xp.where(voting[:, None], xp.where(accept, 1, -1), s.votes),
         demands=xp.where(col[..., None], signal, s.demands),
     )
-    return s, accept, passed
+    return s, passed
 
 
-def conclude(sc: Scenario, s: State, accept: Array, passed: Array, noise: Array):
-    """Ratify passed texts; those ratified enter into force, the others cost trust."""
+def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Array, blocs: Array):
+    """Ratify passed texts; those ratified enter into force, the others cost trust.
+
+    A party is a holdout on a text in force only if it voted against it itself.
+    """
     xp = namespace(s.proposal)
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
     in_force = passed
     if sc.ratification.enabled:
-        in_force = passed & ratify(sc, s, u, s.coalition, noise)
+        in_force = passed & ratify(sc, s, u, blocs, noise)
     failed = passed & ~in_force
     s = s.replace(
-        holdout=xp.where(in_force[:, None], ~accept, s.holdout),
+        holdout=xp.where(in_force[:, None], ~own_vote, s.holdout),
         trust=xp.where(failed, xp.maximum(s.trust - sc.ratification.trust_cost, 0.0), s.trust),
         ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
     )
@@ -365,31 +389,37 @@ def revise(sc: Scenario, s: State, a: Actions, noise: Noise, stays: Array, seen:
     breakdown = stays & (round_ >= sc.max_rounds)
     if not needed(breakdown):
         return s
+    fallback = xp.where(breakdown[:, None], s.batna - sc.conflict_cost, 0.0)
     return s.replace(
         phase=xp.where(breakdown, int(Phase.DONE), s.phase),
         status=xp.where(breakdown, int(Status.BREAKDOWN), s.status),
-        fallback=s.fallback + xp.where(breakdown[:, None], s.batna - sc.conflict_cost, 0.0),
+        fallback=s.fallback + fallback,
+        fallback_protected=s.fallback_protected + fallback,
     )
 
 
 def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> State:
-    """Fix the text in force; with no stages its discounted value is paid at once."""
+    """Fix the text in force: its worth W per stage, the concession a defector can claw back,
+    the guarantee cover; with no stages W is paid at once."""
     xp = namespace(u)
     col, n_stages = in_force[:, None], sc.implementation.n_stages
-    worth = sc.discount ** xp.astype(s.round, u.dtype)[:, None] * u
+    w = worth(sc, u, s.batna, s.round)
+    conceded = sc.discount ** xp.astype(s.round, u.dtype)[:, None] * (1.0 - u)
     cover = s.guarantee * guarantee_pool(sc, s.monitoring)[:, None]
     after = int(Phase.IMPLEMENT) if n_stages > 0 else int(Phase.DONE)
+    per = 1.0 / max(n_stages, 1)
     s = s.replace(
         agreed_round=xp.where(in_force, s.round, s.agreed_round),
         agreement=xp.where(col, s.proposal, s.agreement),
         cover=xp.where(col, cover, s.cover),
         agreed_monitoring=xp.where(in_force, s.monitoring, s.agreed_monitoring),
-        stage_value=xp.where(col, worth / max(n_stages, 1), s.stage_value),
+        stage_value=xp.where(col, w * per, s.stage_value),
+        stage_concession=xp.where(col, conceded * per, s.stage_concession),
         phase=xp.where(in_force, after, s.phase),
     )
     if n_stages == 0:
         s = s.replace(
-            value=s.value + xp.where(col, worth, 0.0),
+            value=s.value + xp.where(col, w, 0.0),
             status=xp.where(in_force, int(Status.COMPLETED), s.status),
         )
     return s
@@ -398,70 +428,69 @@ def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> Stat
 # ---------------------------------------------------------------------------- implementation
 
 
+def _exclusive_sums(v: Array) -> Array:
+    """Sum over the other parties j != i along axis 1, without subtracting v_i from a total
+    (in float32, ``1 - p_i`` of a near-dominant party cancels to zero)."""
+    xp = namespace(v)
+    zero = v[:, :1] * 0.0
+    before = xp.concat([zero, xp.cumulative_sum(v, axis=1)[:, :-1]], axis=1)
+    rev = xp.flip(v, axis=1)
+    after = xp.flip(xp.concat([zero, xp.cumulative_sum(rev, axis=1)[:, :-1]], axis=1), axis=1)
+    return before + after
+
+
+def _victim_shares(power: Array, *flags: Array) -> list[Array]:
+    """For each flag (B, N): the power share of the *other* parties that raised it, over the
+    others' powers, in [0, 1]."""
+    xp = namespace(power)
+    stacked = xp.stack([power] + [xp.where(f, power, 0.0) for f in flags], axis=2)
+    others = _exclusive_sums(stacked)
+    den = xp.maximum(others[..., 0], 1e-30)
+    return [xp.minimum(others[..., j + 1] / den, 1.0) for j in range(len(flags))]
+
+
 def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
     """One stage of the agreement in force for episodes where ``active``.
 
-    Each party receives its stage value; a defector gains ``gamma f(p) / S`` (more if it was
-    outvoted); every party loses ``l`` times its stage value times the power share of the
-    others who defected. Monitoring detects each defection with probability m; a detected
-    defector pays the sanction, and victims of detected defections claim their loss from their
-    guarantee cover, honoured with probability kappa. Trust then moves, the agreement may
-    collapse, and shocks hit the parties of surviving agreements.
+    Each party receives its stage value W/S. A defector claws back ``lambda_i`` of its
+    stage concession; every other party loses ``l`` times its stage value times the power
+    share of the defectors among the others. Monitoring detects a defection at once with
+    probability m (the defector pays ``sanction + sanction_rate * gain``, burned); an
+    undetected one becomes known a stage later, or at the end. Victims claim every known
+    defection's loss from their cover; :func:`_settle_claims`, then :func:`_trust_and_end`.
     """
     xp = namespace(s.trust)
-    im, n, col = sc.implementation, sc.n_parties, active[:, None]
-    dt = s.trust.dtype
+    im, n, col, dt = sc.implementation, sc.n_parties, active[:, None], s.trust.dtype
     defect = a.defect & col
     detected = defect & (noise.detect < s.agreed_monitoring[:, None])
-
-    def others_share(flags: Array) -> Array:
-        # power share of the *other* parties that raised the flag
-        p = xp.where(flags, s.power, 0.0)
-        return (xp.sum(p, axis=1, keepdims=True) - p) / xp.maximum(1.0 - s.power, 1e-12)
-
+    hidden = defect & ~detected
+    any_share, detected_share, hidden_share = _victim_shares(s.power, defect, detected, hidden)
     lever = (n * s.power) ** im.leverage * (1.0 + im.holdout_temptation * xp.astype(s.holdout, dt))
-    gain = xp.where(defect, im.temptation * lever / im.n_stages, 0.0)
-    loss = im.victim_loss * s.stage_value * others_share(defect)
-    claim = im.victim_loss * s.stage_value * others_share(detected)
-    claimed = claim > 0
-    honoured = claimed & (noise.honour < s.credibility[:, None])
-    paid = xp.where(honoured, xp.minimum(claim, s.cover), 0.0)
-    unpaid = xp.sum(xp.astype(claimed & ~honoured, dt), axis=1)
-    n_det = xp.sum(xp.astype(detected, dt), axis=1)
-    n_hid = xp.sum(xp.astype(defect & ~detected, dt), axis=1)
-
-    fell = im.trust_loss * (n_det + im.late_factor * xp.astype(s.hidden, dt))
-    calm = (n_det + n_hid) == 0
-    trust = xp.minimum(
-        xp.maximum(s.trust - fell + im.trust_recovery * xp.astype(calm, dt), 0.0), 1.0
-    )
-    stage = s.stage + xp.astype(active, s.stage.dtype)
-    done = active & (stage >= im.n_stages)
-    collapse = active & ~done & (trust < im.collapse_threshold)
-    left = xp.astype(im.n_stages - stage, dt)[:, None] / im.n_stages
-    relapse = xp.where(collapse[:, None], left * (s.batna - im.relapse_cost), 0.0)
-    spent = xp.sum(paid, axis=1) + xp.where(
-        active, sc.mediator.monitoring_cost * s.agreed_monitoring, 0.0
-    )
+    gain = xp.where(defect, xp.minimum(im.temptation * lever, 1.0) * s.stage_concession, 0.0)
+    victim = im.victim_loss * s.stage_value
+    s, stage, done, collapse = _trust_and_end(sc, s, detected, hidden, active)
     ended = done | collapse
+    late = victim * hidden_share  # known next stage, or now if the agreement ends now
+    claim = victim * detected_share + s.pending + xp.where(ended[:, None], late, 0.0)
+    s = _settle_claims(sc, s, claim, noise.honour)
+    lost = xp.astype(im.n_stages - stage, dt)[:, None]
+    per_lost = (s.batna - im.relapse_cost) / im.n_stages
+    guarded = xp.minimum(per_lost, (1.0 - im.victim_loss) * s.stage_value)
+    spent = xp.where(active, sc.mediator.monitoring_cost * s.agreed_monitoring, 0.0)
     s = s.replace(
         value=s.value + xp.where(col, s.stage_value, 0.0),
         temptation=s.temptation + gain,
-        loss=s.loss + loss,
-        sanction=s.sanction + im.sanction * xp.astype(detected, dt),  # no scalar-only where:
-        # torch would make it float32
-        compensation=s.compensation + paid,
-        fallback=s.fallback + relapse,
-        cover=s.cover - paid,
+        loss=s.loss + victim * any_share,
+        sanction=s.sanction + xp.where(detected, im.sanction + im.sanction_rate * gain, 0.0),
+        fallback=s.fallback + xp.where(collapse[:, None], lost * per_lost, 0.0),
+        fallback_protected=s.fallback_protected + xp.where(collapse[:, None], lost * guarded, 0.0),
+        pending=xp.where(col, xp.where(ended[:, None], 0.0, late), s.pending),
         budget_spent=s.budget_spent + spent,
-        credibility=xp.maximum(s.credibility - sc.mediator.credibility_loss * unpaid, 0.0),
         detected=s.detected + xp.astype(detected, s.detected.dtype),
-        undetected=s.undetected + xp.astype(defect & ~detected, s.detected.dtype),
-        hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),
+        undetected=s.undetected + xp.astype(hidden, s.detected.dtype),
         first_violation=xp.where(
             (s.first_violation < 0) & xp.any(defect, axis=1), stage, s.first_violation
         ),
-        trust=xp.where(active, trust, s.trust),
         stage=stage,
         phase=xp.where(ended, int(Phase.DONE), s.phase),
         status=xp.where(
@@ -469,6 +498,49 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
         ),
     )
     return shock(sc, s, noise.shock, active & ~ended)
+
+
+def _trust_and_end(sc: Scenario, s: State, detected: Array, hidden: Array, active: Array):
+    """Trust after the stage's known defections, and which agreements end.
+
+    Detected defections cost ``trust_loss`` now; last stage's hidden ones ``late_factor``
+    times that now; a stage with no defection recovers trust. An agreement collapses only
+    at a stage where a defection becomes known while trust is below the threshold.
+    Returns the state (trust, hidden count), the new stage count, done and collapse flags.
+    """
+    xp, im, dt = namespace(s.trust), sc.implementation, s.trust.dtype
+    n_det = xp.sum(xp.astype(detected, dt), axis=1)
+    n_hid = xp.sum(xp.astype(hidden, dt), axis=1)
+    late = xp.astype(s.hidden, dt)
+    fell = im.trust_loss * (n_det + im.late_factor * late)
+    calm = xp.astype((n_det + n_hid) == 0, dt)
+    trust = xp.minimum(xp.maximum(s.trust - fell + im.trust_recovery * calm, 0.0), 1.0)
+    stage = s.stage + xp.astype(active, s.stage.dtype)
+    done = active & (stage >= im.n_stages)
+    known = (n_det > 0) | (late > 0)
+    collapse = active & ~done & known & (trust < im.collapse_threshold)
+    s = s.replace(
+        trust=xp.where(active, trust, s.trust),
+        hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),
+    )
+    return s, stage, done, collapse
+
+
+def _settle_claims(sc: Scenario, s: State, claim: Array, honour: Array) -> State:
+    """Victims' claims paid from their cover when the guarantor honours them (probability
+    kappa). Only a claim on cover that exists can be refused, and only a refusal costs
+    credibility."""
+    xp = namespace(claim)
+    covered = (claim > 0) & (s.cover > 0)
+    honoured = covered & (honour < s.credibility[:, None])
+    paid = xp.where(honoured, xp.minimum(claim, s.cover), 0.0)
+    refused = xp.sum(xp.astype(covered & ~honoured, claim.dtype), axis=1)
+    return s.replace(
+        compensation=s.compensation + paid,
+        cover=s.cover - paid,
+        budget_spent=s.budget_spent + xp.sum(paid, axis=1),
+        credibility=xp.maximum(s.credibility - sc.mediator.credibility_loss * refused, 0.0),
+    )
 
 
 def shock(sc: Scenario, s: State, u: Array, active: Array) -> State:
@@ -488,38 +560,65 @@ def shock(sc: Scenario, s: State, u: Array, active: Array) -> State:
 
 # ----------------------------------------------------------------------------------- step
 
+COMPONENTS = ("value", "temptation", "loss", "sanction", "compensation", "fallback")
+
 
 def realised(s: State) -> Array:
     """Each party's realised utility so far, from its accounting components."""
     return s.value + s.temptation - s.loss - s.sanction + s.compensation + s.fallback
 
 
-def nash_welfare_norm(s: State) -> Array:
-    """Geometric mean of realised gains over the geometric mean of ideal-point gains 1 - d.
+def components(before: State, after: State) -> dict[str, Array]:
+    """Each party's reward of a step split into its accounting components (B, N); the
+    reward is value + temptation - loss - sanction + compensation + fallback."""
+    return {name: getattr(after, name) - getattr(before, name) for name in COMPONENTS}
 
-    Zero when any party ends at or below its BATNA; 1 when every party gets its ideal.
-    """
+
+def protected(s: State) -> Array:
+    """What the agreement, compensation and fallback gave each party, net of losses, without
+    defectors' temptation gains and sanctions; lost stages at the capped fallback."""
+    return s.value - s.loss + s.compensation + s.fallback_protected
+
+
+def nash_welfare_norm(s: State, utility: Array) -> Array:
+    """Geometric mean of gains ``utility - d`` over the geometric mean of ideal-point gains
+    ``1 - d``, with d the BATNAs drawn at reset. Zero when any party ends at or below its
+    BATNA; 1 when every party gets its ideal."""
     xp = namespace(s.trust)
-    gain = xp.maximum(realised(s) - s.batna0, 0.0)
+    gain = xp.maximum(utility - s.batna0, 0.0)
     ratio = gain / xp.maximum(1.0 - s.batna0, 1e-9)
     return xp.exp(xp.mean(xp.log(xp.maximum(ratio, 1e-30)), axis=1)) * xp.all(gain > 0, axis=1)
 
 
+def compliance(sc: Scenario, s: State) -> Array:
+    """Share of the N * S party-stages complied with; stages never implemented (lost to a
+    collapse, or no agreement) count as not complied. With S = 0, 1 for an agreement."""
+    xp, dt = namespace(s.trust), s.trust.dtype
+    agreed = xp.astype(s.agreed_round >= 0, dt)
+    n_stages = sc.implementation.n_stages
+    if n_stages == 0:
+        return agreed
+    defections = xp.astype(xp.sum(s.detected + s.undetected, axis=1), dt)
+    return (sc.n_parties * xp.astype(s.stage, dt) - defections) / (sc.n_parties * n_stages)
+
+
 def settle(sc: Scenario, s: State, ended: Array) -> tuple[State, Array]:
-    """The mediator's objective, paid once in the step where an episode ends."""
+    """The mediator's objective (:class:`negenv.scenario.Objective`), paid in the step where
+    an episode ends; the shells also pay it at truncation, on the episode so far."""
     xp = namespace(s.trust)
     ob, dt = sc.objective, s.trust.dtype
     agreed = xp.astype(s.agreed_round >= 0, dt)
-    n_stages = sc.implementation.n_stages
+    n_stages, budget = sc.implementation.n_stages, sc.mediator.budget
     completion = xp.astype(s.stage, dt) / n_stages if n_stages > 0 else agreed
-    fair = nash_welfare_norm(s)
-    spent = s.budget_spent / sc.mediator.budget if sc.mediator.budget > 0 else 0.0 * agreed
+    fair = nash_welfare_norm(s, protected(s))
+    committed = agreed * s.agreed_monitoring * sc.mediator.monitoring_cost * n_stages
+    committed = committed / budget if budget > 0 else committed * 0.0
     score = (
         ob.agreement * agreed
         + ob.durability * completion
         + ob.fairness * fair
-        + ob.durable_fairness * completion * fair
-        - ob.budget * spent
+        + ob.compliant_fairness * compliance(sc, s) * fair
+        - ob.budget * committed
     )
     reward = xp.where(ended, score, 0.0)
     return s.replace(mediator_utility=s.mediator_utility + reward), reward

@@ -24,6 +24,7 @@ ObsDict = dict[AgentID, Any]
 ACTION_MODES = ("discrete", "continuous")
 RENDER_MODES = ("ansi", "rgb_array", "human")
 INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
+PARTY_INFO_KEYS = tuple(f"reward_{k}" for k in core.COMPONENTS)
 
 
 class NegotiationEnv(ParallelEnv):
@@ -31,13 +32,19 @@ class NegotiationEnv(ParallelEnv):
 
     ## Description
     N parties with private, unequal types (power p, ideal points y, issue weights w, BATNA d
-    rising with power, perceived risk rho falling with power, capability c) bargain over K
-    issues in [0, 1]. Under the ``mediated`` protocol a mediator posts a single text,
-    allocates guarantees from a budget G and sets a monitoring level; under
-    ``alternating_offers`` a recognised party edits the text. A text that passes the decision
-    rule goes to domestic ratification, then is implemented in S stages in which every party
-    may comply or defect. Parties may bind themselves into coalitions that vote as blocs.
-    The full model is DESIGN.md; every constant is a field of :class:`negenv.Scenario`.
+    rising with power, perceived risk rho falling with power, both with private noise,
+    capability c) bargain over K issues in [0, 1]. Under the ``mediated`` protocol a mediator
+    posts a single text, allocates guarantees from a budget G and sets a monitoring level;
+    under ``alternating_offers`` a recognised party posts the text. A text that passes the
+    decision rule goes to domestic ratification, then is implemented in S stages in which
+    every party may comply or defect (claw back its concessions). Parties may bind themselves
+    into coalitions that vote as blocs. The full model is DESIGN.md (rules version 2); every
+    constant is a field of :class:`negenv.Scenario`.
+
+    A text x entering into force at round t is worth ``W_i = d_i + delta**t (u_i(x) - d_i)``
+    to party i if everyone complies: votes, audiences, the ``worth`` observation and rewards
+    all use this one quantity. Round 0 has no vote: the first text is posted in round 0 and
+    voted on from round 1; a text posted at step t is voted on at step t + 1.
 
     ## Agents
     ``party_0 ... party_{N-1}`` and, under the mediated protocol, ``mediator``. No agent leaves
@@ -49,21 +56,23 @@ class NegotiationEnv(ParallelEnv):
 
     | agent | component | options |
     |---|---|---|
-    | party | vote | 0 reject, 1 accept |
+    | party | vote | 0 reject, 1 accept (only 0 in round 0: no vote) |
     | party | comply | 0 comply, 1 defect |
     | party | coalition | 0 keep, 1 leave, 2+c join c (only 0 when coalitions are off) |
-    | party | move, per issue | 0 down, 1 hold, 2 up |
-    | mediator | move, per issue | 0 down, 1 hold, 2 up |
+    | party | demand, per issue | 0 down, 1 hold, 2 up |
+    | party | proposal, per issue | level 0 .. L-1 (alternating offers only; the proposer's) |
+    | mediator | proposal, per issue | level 0 .. L-1 |
     | mediator | guarantee | 0 keep, 1+j move ``guarantee_step`` of the allocation to j |
-    | mediator | monitoring | level 0 .. L-1, spread over [0, 1] |
+    | mediator | monitoring | level 0 .. M-1, spread over [0, 1] |
 
-    A party's move is its demand signal; under alternating offers the recognised proposer's
-    move also edits the text by ``move_step``. ``action_mode="continuous"``, a :class:`MaskedBox`:
-    party (vote, defect, coalition, demand per issue in [-1, 1], proposal per issue), mediator
-    (proposal per issue, guarantee weight per party, monitoring), with the thresholds of
-    :class:`negenv.layout.Layout`. Components the mask marks 0 are ignored (a no-op); choosing
-    a masked option in discrete mode sets ``infos[agent]["illegal_action"] = 1``. An action
-    outside the space raises ``ValueError`` naming the agent and the action.
+    Proposals are absolute: level l of ``L = proposal_levels`` is the text ``l / (L - 1)`` on
+    that issue. Coalition declarations take effect from the next round. ``action_mode=
+    "continuous"``, a :class:`MaskedBox`: party (vote, defect, coalition, demand per issue in
+    [-1, 1], proposal per issue), mediator (proposal per issue, guarantee weight per party,
+    monitoring), with the thresholds of :class:`negenv.layout.Layout`. Components the mask
+    marks 0 are ignored (a no-op); choosing a masked option in discrete mode sets
+    ``infos[agent]["illegal_action"] = 1``. An action outside the space, or an action for an
+    agent that is not live, raises ``ValueError`` naming the agent.
 
     ## Observation Space
     ``{"observation": Box(-1, 1, (D,), float32), "action_mask": Box(0, 1, (A,), int8)}``, or
@@ -77,7 +86,7 @@ class NegotiationEnv(ParallelEnv):
     | risk, capability (party) | 2 | own perceived risk and capability |
     | ideal, weight (party) | 2K | own ideal point and issue weights |
     | power, batna (party) | 2 | own power and BATNA (after shocks) |
-    | utility (party) | 1 | own utility of the standing text |
+    | worth (party) | 1 | ``W_i`` of the standing text were it to enter into force now |
     | powers | N | every party's power |
     | phase | 2 | one-hot negotiate, implement |
     | round, stage | 2 | t / T and stage / S |
@@ -90,25 +99,41 @@ class NegotiationEnv(ParallelEnv):
     | coalitions | N*C | one-hot coalition of each party (when C > 0) |
     | demands | N*K | last demand signals; a party sees only its own under private channels |
     | ideals, weights, batnas, risks (mediator) | 2NK+2N | party types: exact, noisy or zeros |
+    | context (``observe_context``) | 16 | scenario constants in [0, 1] (``observe.context_features``) |
+
+    Every feature lies in [-1, 1] in float32 and float64 (clipped after rounding).
 
     ``state()`` concatenates the public slices, every private type, the signals, the agreement
     and the guarantee cover left, in ``Box(-1, 1)``.
 
     ## Rewards
     In utility units, undiscounted within the episode. A party receives, per implementation
-    stage, ``delta**t u_i(x) / S`` for the text x in force since round t, plus its defection
-    gain, minus losses from others' defections and sanctions, plus compensation from
-    guarantees; on collapse the lost stages pay ``d_i - relapse_cost``; at breakdown it
-    receives ``d_i - conflict_cost``; with S = 0 an agreement pays ``delta**t u_i(x)`` at
-    once. The sum of a party's rewards equals ``utility`` in the outcome record. The mediator
-    is paid once, at the end, the weighted objective of ``Scenario.objective`` (default:
-    stages completed / S times the normalised Nash welfare of realised gains,
-    ``prod((u_i - d_i)+ / (1 - d_i)) ** (1/N)``). There is no shaping.
+    stage, ``W_i / S`` for the text in force; a defector adds its claw-back
+    ``lambda_i delta**t (1 - u_i) / S`` with ``lambda_i = min(1, gamma (N p_i)**leverage)``;
+    every other party loses ``l W_i / S`` times the power share of the defectors among the
+    others; a detected defector pays ``sanction + sanction_rate * gain``; victims are
+    compensated from their guarantee cover when the guarantor honours a claim (probability
+    kappa; a defection is claimed when it becomes known: at once if detected, a stage later
+    otherwise, at the end for the last stage). On collapse the lost stages pay
+    ``(d_i - relapse_cost) / S`` each; at breakdown a party receives ``d_i - conflict_cost``;
+    with S = 0 an agreement pays ``W_i`` at once. No return exceeds 1. The sum of a party's
+    rewards equals ``utility`` in the outcome record, and ``infos[party]`` splits each step's
+    reward into ``reward_value``, ``reward_temptation``, ``reward_loss`` (subtracted),
+    ``reward_sanction`` (subtracted), ``reward_compensation`` and ``reward_fallback``.
+
+    The mediator is paid once, in the step where the episode ends (also at truncation, on
+    the episode so far), the weighted objective of ``Scenario.objective``; by default the
+    share of party-stages complied with times the normalised Nash welfare of protected gains
+    (agreement, compensation and fallback, without temptation gains or sanctions; a stage lost
+    to a collapse counts at ``min(fallback, (1 - l) W_i / S)``),
+    ``prod((g_i)+ / (1 - d_i)) ** (1/N)``, minus ``0.1`` times the share of the budget
+    committed to monitoring at entry into force. No extra defection can raise it. There is no
+    shaping.
 
     ## Starting State
-    ``reset(seed)`` draws every type from the scenario; the standing text is
-    ``initial_proposal`` on every issue, with no guarantees, no monitoring, trust
-    ``trust_initial``, no coalitions.
+    ``reset(seed)`` draws every type and the mediator's credibility kappa_0 (public) from the
+    scenario; the standing text is ``initial_proposal`` on every issue, with no guarantees, no
+    monitoring, trust ``trust_initial``, no coalitions.
 
     ## Episode End
     Terminated for every agent at once when the agreement is completed, collapses, or
@@ -124,7 +149,10 @@ class NegotiationEnv(ParallelEnv):
     underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
     ## Version History
-    * v0: initial release.
+    * v0: initial release; rules version 2 (DESIGN.md v2): worth ``W``, absolute proposals on a
+      grid, defection as claw-back, sanctions proportional to gains, claims on every known
+      defection, collapse only when a defection becomes known, no vote in round 0, coalition
+      declarations effective the next round, compliance-weighted mediator objective.
     """
 
     metadata = {
@@ -147,7 +175,13 @@ class NegotiationEnv(ParallelEnv):
         self.scenario: Scenario = with_overrides(sc, overrides) if overrides else sc
         _check_arg("render_mode", render_mode, (None, *RENDER_MODES))
         _check_arg("action_mode", action_mode, ACTION_MODES)
-        if max_cycles is not None and (not isinstance(max_cycles, int) or max_cycles < 1):
+        if not isinstance(flat_obs, (bool, np.bool_)):
+            raise ValueError(f"flat_obs = {flat_obs!r} is invalid: must be True or False")
+        if max_cycles is not None and (
+            not isinstance(max_cycles, (int, np.integer))
+            or isinstance(max_cycles, (bool, np.bool_))
+            or max_cycles < 1
+        ):
             raise ValueError(f"max_cycles = {max_cycles!r} is invalid: must be None or an int >= 1")
         self.render_mode, self.action_mode, self.flat_obs = render_mode, action_mode, flat_obs
         self.max_cycles = max_cycles
@@ -232,10 +266,12 @@ class NegotiationEnv(ParallelEnv):
         illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
         if self._recorder:
             self._recorder.start(self._state)
-        obs, infos = self._observe(illegal)
+        obs, infos = self._observe(illegal, core.components(self._state, self._state))
         return obs, infos
 
     def step(self, actions: dict[AgentID, Any]):
+        if self._state is None:
+            raise RuntimeError("step() called before reset(); call reset() first")
         if not self.agents:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         party, mediator = self._gather(actions)
@@ -244,12 +280,15 @@ class NegotiationEnv(ParallelEnv):
         decoded = self.codec.decode(before, party, mediator)
         noise = draw_noise(before.key, before.clock, len(self.parties), before.trust.dtype)
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
-        if self._recorder:
-            self._recorder.record(before, self._state, decoded, party_r)
         done = bool(self._state.phase[0] == Phase.DONE)
         steps = int(self._state.clock[0])
         truncated = not done and self.max_cycles is not None and steps >= self.max_cycles
-        obs, infos = self._observe(illegal)
+        if truncated:  # the mediator is paid its objective on the episode so far
+            self._state, extra = core.settle(self.scenario, self._state, np.ones(1, bool))
+            med_r = med_r + extra
+        if self._recorder:
+            self._recorder.record(before, self._state, decoded, party_r)
+        obs, infos = self._observe(illegal, core.components(before, self._state))
         rewards = dict(zip(self.parties, party_r[0].tolist()))
         if self.scenario.mediated:
             rewards[MEDIATOR] = float(med_r[0])
@@ -271,6 +310,9 @@ class NegotiationEnv(ParallelEnv):
         missing = [a for a in self.agents if a not in actions]
         if missing:
             raise ValueError(f"no action given for agents {missing}; every live agent must act")
+        unknown = [a for a in actions if a not in self.agents]
+        if unknown:
+            raise ValueError(f"actions given for unknown agents {unknown}; agents: {self.agents}")
         party = _stack_checked(
             self._action_spaces[self.parties[0]], [actions[a] for a in self.parties], self.parties
         )
@@ -282,7 +324,7 @@ class NegotiationEnv(ParallelEnv):
             mediator = mediator[None]
         return party[None], mediator
 
-    def _observe(self, illegal: np.ndarray) -> tuple[ObsDict, dict]:
+    def _observe(self, illegal: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[ObsDict, dict]:
         s = self._state
         party_obs, med_obs = observe.observations(self.scenario, self.layout, s, self._static)
         self._masks = party_mask, med_mask = self._current_masks(s)
@@ -300,6 +342,8 @@ class NegotiationEnv(ParallelEnv):
         infos = {
             a: {**base, "illegal_action": int(flags[i])} for i, a in enumerate(self.possible_agents)
         }
+        for i, party in enumerate(self.parties):
+            infos[party].update({f"reward_{k}": float(v[0, i]) for k, v in parts.items()})
         if self.flat_obs:
             for info, m in zip(infos.values(), mask_rows):
                 info["action_mask"] = m
@@ -312,7 +356,7 @@ class NegotiationEnv(ParallelEnv):
 
     def _current_masks(self, s: core.State) -> tuple[np.ndarray, np.ndarray]:
         # masks depend only on (phase, proposer): compute each pair once, hand out read-only
-        key = (int(s.phase[0]), int(s.proposer[0]))
+        key = (int(s.phase[0]), int(s.proposer[0]), int(s.round[0]) == 0)
         if key not in self._mask_cache:
             masks = self.codec.masks(s, self._templates)
             for m in masks:
@@ -368,7 +412,8 @@ def _stack_checked(space: spaces.Space, acts: list[Any], agents: list[AgentID]) 
     except ValueError:  # ragged actions: find the culprit below
         pass
     for agent, act in zip(agents, acts):
-        if not _in_space(space, np.asarray(act)):
+        one = np.asarray(act)
+        if one.shape != space.shape or not _in_space(space, one):
             raise ValueError(
                 f"action {act!r} of agent {agent!r} is outside its action space {space}"
             )

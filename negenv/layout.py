@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from negenv.scenario import Scenario
 
 MEDIATOR = "mediator"
+CONTEXT_SIZE = 16
 
 
 def party_names(n: int) -> list[str]:
@@ -43,7 +44,7 @@ class Comply(enum.IntEnum):
 
 
 class Move(enum.IntEnum):
-    """A discrete move on one issue: a demand signal, or an edit of the text by ``move_step``."""
+    """A demand signal on one issue: ask for the text to move down, hold, or move up."""
 
     DOWN = 0
     HOLD = 1
@@ -99,6 +100,8 @@ class Layout:
     c: int
     mediated: bool
     monitoring_levels: int
+    proposal_levels: int = 21
+    context: bool = False
 
     @classmethod
     def of(cls, sc: Scenario) -> Layout:
@@ -108,6 +111,8 @@ class Layout:
             sc.coalitions.max_coalitions,
             sc.mediated,
             sc.mediator.monitoring_levels,
+            sc.proposal_levels,
+            sc.observe_context,
         )
 
     @property
@@ -117,13 +122,15 @@ class Layout:
     # --- discrete actions -------------------------------------------------------------
     @property
     def party_nvec(self) -> tuple[int, ...]:
-        """vote, comply, coalition, then one move per issue."""
-        return (2, 2, self.coalition_choices) + (3,) * self.k
+        """vote, comply, coalition, a demand signal per issue, and without a mediator a
+        proposal level per issue (read for the recognised proposer)."""
+        proposal = () if self.mediated else (self.proposal_levels,) * self.k
+        return (2, 2, self.coalition_choices) + (3,) * self.k + proposal
 
     @property
     def mediator_nvec(self) -> tuple[int, ...]:
-        """one move per issue, guarantee target, monitoring level."""
-        return (3,) * self.k + (self.n + 1, self.monitoring_levels)
+        """a proposal level per issue, guarantee target, monitoring level."""
+        return (self.proposal_levels,) * self.k + (self.n + 1, self.monitoring_levels)
 
     # --- continuous actions -----------------------------------------------------------
     @property
@@ -173,9 +180,12 @@ class Layout:
             ("weight", k),
             ("power", 1),
             ("batna", 1),
-            ("utility", 1),
+            ("worth", 1),
         )
-        return _slices(*own, *self.public(), ("demands", n * k))
+        return _slices(*own, *self.public(), ("demands", n * k), *self._context())
+
+    def _context(self) -> tuple[tuple[str, int], ...]:
+        return (("context", CONTEXT_SIZE),) if self.context else ()
 
     @property
     def mediator_obs(self) -> Slices:
@@ -189,13 +199,24 @@ class Layout:
             ("weights", n * k),
             ("batnas", n),
             ("risks", n),
+            *self._context(),
         )
 
     @property
     def global_state(self) -> Slices:
         """Public facts, every party's types and signals, the agreement, hidden defections."""
         n, k = self.n, self.k
-        per_party = ("power0", "batna0", "batna", "risk", "capability", "stage_value", "cover")
+        per_party = (
+            "power0",
+            "batna0",
+            "batna",
+            "risk",
+            "capability",
+            "stage_value",
+            "stage_concession",
+            "pending",
+            "cover",
+        )
         return _slices(
             *self.public(),
             *((name, n) for name in per_party),

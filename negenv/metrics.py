@@ -190,15 +190,17 @@ def enforcement_margin(records: Records, scenario: Scenario) -> np.ndarray:
     What complying is worth over a one-stage deviation, the others complying and the deviator
     complying afterwards (>= 0: complying is a best reply)::
 
-        m * sanction + E[value lost to a collapse the deviation causes] - temptation
+        m * (sanction + sanction_rate * gain) + E[value lost to a collapse it causes] - gain
 
-    The temptation is ``gamma (N p)^leverage (1 + holdout bonus) / S``. Trust starts at
-    ``trust_initial - trust_cost * ratification failures``; a detected deviation (probability
-    m) costs ``trust_loss`` at once, an undetected one ``late_factor * trust_loss`` a stage later
-    (after that stage's recovery). A collapse after stage k costs the remaining stage values
-    net of the relapse: ``(S - k) (v - (d - relapse_cost) / S)`` with ``v = delta^r u(x) / S``,
-    counted only where complying would not collapse too. Powers are those drawn at reset
-    (shocks raise temptations later). NaN where there is no agreement or no stage.
+    The gain is the claw-back ``lambda delta**t (1 - u) / S`` with
+    ``lambda = min(1, gamma (N p)**leverage (1 + holdout bonus))``. Trust starts at
+    ``trust_initial - trust_cost * ratification failures``. A detected deviation (probability
+    m) costs ``trust_loss`` at once and collapses the agreement if trust falls below the
+    threshold; an undetected one becomes known a stage later and costs
+    ``late_factor * trust_loss`` after that stage's recovery. A collapse after stage k costs
+    the remaining stage values net of the relapse, ``(S - k) (W - d + relapse_cost) / S``.
+    Powers and BATNAs are those drawn at reset (shocks raise temptations later). NaN where
+    there is no agreement or no stage.
     """
     from negenv.batch_solutions import Types
 
@@ -207,22 +209,21 @@ def enforcement_margin(records: Records, scenario: Scenario) -> np.ndarray:
         return np.full(records["power"].shape, np.nan)
     m = records["monitoring"][:, None]
     lever = (n * records["power"]) ** im.leverage * (1 + im.holdout_temptation * records["holdout"])
-    temptation = im.temptation * lever / stages
     fields = ("ideal", "weight", "batna", "power", "capability")
     u = Types(*(records[f] for f in fields), scenario.burden_issue).utility(records["agreement"])
-    value = scenario.discount ** np.maximum(records["agreed_round"], 0)[:, None] * u / stages
-    lost = [(stages - k) * (value - (records["batna"] - im.relapse_cost) / stages) for k in (1, 2)]
+    discount = scenario.discount ** np.maximum(records["agreed_round"], 0)[:, None]
+    d = records["batna"]
+    gain = np.minimum(im.temptation * lever, 1.0) * discount * (1.0 - u) / stages
+    value = (d + discount * (u - d)) / stages
+    lost = [(stages - k) * (value - (d - im.relapse_cost) / stages) for k in (1, 2)]
     trust = np.maximum(
         im.trust_initial - scenario.ratification.trust_cost * records["ratification_failures"], 0
     )[:, None]
     theta, loss, rec = im.collapse_threshold, im.trust_loss, im.trust_recovery
-    complying_survives = np.minimum(trust + rec, 1.0) >= theta
     caught = (stages > 1) & (np.maximum(trust - loss, 0.0) < theta)
-    hidden_now = (stages > 1) & (trust < theta)
-    hidden_later = (stages > 2) & ~hidden_now
-    hidden_later &= np.clip(trust - im.late_factor * loss + rec, 0.0, 1.0) < theta
-    future = m * caught * lost[0] + (1 - m) * (hidden_now * lost[0] + hidden_later * lost[1])
-    margin = m * im.sanction + complying_survives * future - temptation
+    late = np.clip(trust - im.late_factor * loss + rec, 0.0, 1.0) < theta
+    future = m * caught * lost[0] + (1 - m) * ((stages > 2) & late) * lost[1]
+    margin = m * (im.sanction + im.sanction_rate * gain) + future - gain
     return np.where(records["agreed_round"][:, None] >= 0, margin, np.nan)
 
 

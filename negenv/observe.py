@@ -1,7 +1,9 @@
 """Observations and the global state vector, batch-first, laid out by :mod:`negenv.layout`.
 
-Every feature lies in [-1, 1] without clipping: shares and levels are already in [0, 1],
-counts are divided by their largest possible value, votes and demands are signed.
+Every feature lies in [-1, 1] by construction: shares and levels are already in [0, 1],
+counts are divided by their largest possible value, votes and demands are signed. The
+vectors are still clipped to [-1, 1] at the end, so that rounding (float32 mixes of demand
+signals, say) never leaves the observation space by an ulp.
 """
 
 from __future__ import annotations
@@ -9,8 +11,8 @@ from __future__ import annotations
 from typing import Any
 
 from negenv.backend import namespace
-from negenv.core import State, utility
-from negenv.layout import Layout, Phase
+from negenv.core import State, utility, worth
+from negenv.layout import CONTEXT_SIZE, Layout, Phase
 from negenv.scenario import Scenario
 
 Array = Any
@@ -80,15 +82,55 @@ def observations(
         demands = demands * party_static[:, :, :n, None]  # one-hot self: own row only
     demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
-    own = xp.stack([s.power, s.batna, u], axis=2)
-    party = xp.concat(
-        [party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1])), demands],
-        axis=2,
-    )
+    own = xp.stack([s.power, s.batna, worth(sc, u, s.batna, s.round)], axis=2)
+    parts = [party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1]))]
+    parts.append(demands)
+    context = _context(sc, s) if lay.context else None
+    if context is not None:
+        parts.append(xp.broadcast_to(context[:, None, :], (b, n, CONTEXT_SIZE)))
+    party = _clip(xp.concat(parts, axis=2))
     if not lay.mediated:
         return party, None
-    flat_demands = xp.reshape(s.demands, (b, n * k))
-    return party, xp.concat([public, flat_demands, mediator_static], axis=1)
+    med = [public, xp.reshape(s.demands, (b, n * k)), mediator_static]
+    if context is not None:
+        med.append(context)
+    return party, _clip(xp.concat(med, axis=1))
+
+
+def _clip(x: Array) -> Array:
+    xp = namespace(x)
+    return xp.minimum(xp.maximum(x, -1.0), 1.0)
+
+
+def context_features(sc: Scenario) -> list[float]:
+    """The scenario-context slice: constants of the rules, each scaled into [0, 1]."""
+    im, med = sc.implementation, sc.mediator
+    rule = ("unanimity", "qualified_majority", "majority").index(sc.decision_rule)
+    raw = [
+        sc.discount,
+        sc.max_rounds / 100,
+        im.n_stages / 16,
+        sc.quota,
+        rule / 2,
+        float(sc.mediated),
+        im.temptation,
+        im.leverage / 2,
+        im.victim_loss,
+        im.sanction * 10,
+        im.sanction_rate / 4,
+        med.monitoring_cost * 10,
+        med.budget,
+        im.collapse_threshold,
+        im.shock_prob,
+        sc.n_parties / 64,
+    ]
+    return [min(max(float(v), 0.0), 1.0) for v in raw]
+
+
+def _context(sc: Scenario, s: State) -> Array:
+    xp = namespace(s.trust)
+    row = xp.asarray(context_features(sc), dtype=s.trust.dtype, device=s.trust.device)
+    return xp.zeros_like(s.trust)[:, None] + row
 
 
 def global_state(sc: Scenario, lay: Layout, s: State) -> Array:
@@ -97,7 +139,8 @@ def global_state(sc: Scenario, lay: Layout, s: State) -> Array:
     xp, dt = namespace(s.trust), s.trust.dtype
     b, n, k = s.ideal.shape
     budget = max(sc.mediator.budget, 1e-9)
-    per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value, s.cover / budget]
+    per_party = [s.power0, s.batna0, s.batna, s.risk, s.capability, s.stage_value]
+    per_party += [s.stage_concession, s.pending, s.cover / budget]
     per_issue = [xp.reshape(a, (b, n * k)) for a in (s.ideal, s.weight, s.demands)]
     tail = [s.agreement, xp.astype(s.hidden, dt)[:, None] / n]
-    return xp.concat(_public(sc, lay, s) + per_party + per_issue + tail, axis=1)
+    return _clip(xp.concat(_public(sc, lay, s) + per_party + per_issue + tail, axis=1))

@@ -19,7 +19,7 @@ Array = Any
 BATNA_MAX = 0.95
 
 # counters of the reset draws; step t uses counter t >= 0
-_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RECOGNISE = -1, -2, -3, -4, -5, -9
+_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RISK, _CREDIBILITY, _RECOGNISE = -1, -2, -3, -4, -5, -6, -7, -9
 
 
 @dataclass(frozen=True)
@@ -32,6 +32,7 @@ class TypeDraw:
     batna: Array  # (B, N) in [0, BATNA_MAX]
     risk: Array  # (B, N) in [0, 1]
     capability: Array  # (B, N), sums to 1
+    credibility: Array  # (B,) the mediator's initial credibility kappa_0
     seen_ideal: Array
     seen_weight: Array
     seen_batna: Array
@@ -77,12 +78,27 @@ def sample_types(sc: Scenario, key: Array, dtype: Any = None) -> TypeDraw:
     if t.batna_noise > 0:
         batna = batna + t.batna_noise * rng.normal(key, _BATNA, (n,), dtype)
     batna = xp.minimum(xp.maximum(batna, 0.0), BATNA_MAX)
-    risk = xp.minimum(xp.maximum(t.risk_base - t.risk_slope * power, 0.0), 1.0)
+    risk = t.risk_base - t.risk_slope * power
+    if t.risk_noise > 0:
+        risk = risk + t.risk_noise * rng.normal(key, _RISK, (n,), dtype)
+    risk = xp.minimum(xp.maximum(risk, 0.0), 1.0)
     cap = power**t.capability_exponent
     cap = cap / xp.sum(cap, axis=1, keepdims=True)
+    if sc.burden_issue:
+        ideal = _burden_ideal(xp, ideal, cap)
+    low, high = sc.mediator.credibility
+    credibility = low + (high - low) * rng.uniform(key, _CREDIBILITY, 1, dtype)[:, 0]
     seen = _mediator_view(sc, key, ideal, weight, batna, risk)
     recognise = rng.uniform(key, _RECOGNISE, 1, dtype)[:, 0]
-    return TypeDraw(power, ideal, weight, batna, risk, cap, *seen, recognise)
+    return TypeDraw(power, ideal, weight, batna, risk, cap, credibility, *seen, recognise)
+
+
+def _burden_ideal(xp: Any, ideal: Array, cap: Array) -> Array:
+    """On the burden issue a party's ideal is the end it prefers: 0 (equal shares) when its
+    capability exceeds 1/N, 1 (shares by capability) when it falls short, 0.5 when equal."""
+    n = cap.shape[1]
+    end = xp.where(cap > 1.0 / n, 0.0, xp.where(cap < 1.0 / n, 1.0, 0.5))
+    return xp.concat([ideal[..., :-1], xp.astype(end, ideal.dtype)[..., None]], axis=-1)
 
 
 def _mediator_view(sc: Scenario, key: Array, ideal, weight, batna, risk):

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import yaml
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
@@ -85,14 +87,17 @@ class Types:
 
     Attributes:
         power: distribution of bargaining power.
-        conflict: in [0, 1]; 0 puts every ideal point at 0.5, 1 draws ideals uniformly on [0, 1],
-            and for 2 parties 1 makes ideals fully opposed.
+        conflict: in [0, 1]; ideals are ``0.5 + conflict * (U - 0.5)`` with U uniform on
+            [0, 1]: 0 puts every ideal point at 0.5, 1 draws ideals uniformly on [0, 1]. No value
+            forces parties apart; fix ``ideals`` for fully opposed parties.
         ideals: fixed ideal points, one row of ``n_issues`` per party (overrides ``conflict``).
         weight_concentration: Dirichlet concentration of issue weights (high: equal weights).
         weights: fixed issue weights, one row per party; rows are normalised.
         batna_base, batna_slope: BATNA ``d_i = batna_base + batna_slope * p_i`` (rises with power).
-        batna_noise: standard deviation of noise added to each BATNA.
+        batna_noise: standard deviation of private noise added to each BATNA, so that a BATNA
+            is not an exact function of the public powers.
         risk_base, risk_slope: perceived risk ``rho_i = risk_base - risk_slope * p_i``, clipped.
+        risk_noise: standard deviation of private noise added to each perceived risk.
         capability_exponent: capability ``c_i`` is ``p_i ** e`` normalised to sum 1.
     """
 
@@ -103,9 +108,10 @@ class Types:
     weights: tuple[tuple[float, ...], ...] | None = None
     batna_base: float = 0.35
     batna_slope: float = 0.8
-    batna_noise: float = 0.0
+    batna_noise: float = 0.05
     risk_base: float = 0.5
     risk_slope: float = 0.8
+    risk_noise: float = 0.05
     capability_exponent: float = 1.0
 
     def validate(self, prefix: str, n: int, k: int) -> None:
@@ -125,6 +131,7 @@ class Types:
         _check_range(f"{prefix}.batna_noise", self.batna_noise, 0.0, 1.0)
         _check_range(f"{prefix}.risk_base", self.risk_base, 0.0, 1.0)
         _check_range(f"{prefix}.risk_slope", self.risk_slope, -1.0, 1.0)
+        _check_range(f"{prefix}.risk_noise", self.risk_noise, 0.0, 1.0)
         _check_range(f"{prefix}.capability_exponent", self.capability_exponent, 0.0, 10.0)
 
 
@@ -134,24 +141,27 @@ class Mediator:
 
     Attributes:
         budget: guarantee budget ``G`` in utility units, shared with monitoring.
-        monitoring_cost: budget spent per stage per unit of monitoring level.
+        monitoring_cost: budget spent per stage per unit of monitoring level; the whole
+            commitment ``m * monitoring_cost * S`` is set aside when a text enters into force.
         monitoring_levels: number of monitoring levels in the discrete action mode (>= 2).
         guarantee_step: in discrete mode, the share of the allocation moved to the chosen target.
         information: what the mediator sees of party types: ``none``, ``noisy`` or ``exact``.
         type_noise: standard deviation of the noise under ``noisy`` information.
         private_channels: demand signals reach only the mediator (else every party sees them).
-        credibility: initial probability ``kappa`` that a guarantee claim is honoured.
-        credibility_loss: fall of ``kappa`` for each claim not honoured.
+        credibility: ``(low, high)``: the initial probability ``kappa_0`` that a guarantee
+            claim is honoured is drawn uniformly from this range per episode (public). Equal
+            ends fix it.
+        credibility_loss: fall of ``kappa`` for each claim on existing cover that is refused.
     """
 
     budget: float = 0.5
-    monitoring_cost: float = 0.02
+    monitoring_cost: float = 0.05
     monitoring_levels: int = 5
     guarantee_step: float = 0.5
     information: Literal["none", "noisy", "exact"] = "noisy"
     type_noise: float = 0.05
     private_channels: bool = True
-    credibility: float = 0.9
+    credibility: tuple[float, ...] = (0.75, 1.0)
     credibility_loss: float = 0.1
 
     def validate(self, prefix: str) -> None:
@@ -162,7 +172,11 @@ class Mediator:
         _check_range(f"{prefix}.guarantee_step", self.guarantee_step, 0.0, 1.0, lo_open=True)
         _check_choice(f"{prefix}.information", self.information, ("none", "noisy", "exact"))
         _check_range(f"{prefix}.type_noise", self.type_noise, 0.0, 1.0)
-        _check_range(f"{prefix}.credibility", self.credibility, 0.0, 1.0)
+        cred = self.credibility
+        if len(cred) != 2 or not all(math.isfinite(v) and 0 <= v <= 1 for v in cred):
+            _fail(f"{prefix}.credibility", cred, "must be [low, high] with 0 <= low <= high <= 1")
+        if cred[0] > cred[1]:
+            _fail(f"{prefix}.credibility", cred, "must be [low, high] with 0 <= low <= high <= 1")
         _check_range(f"{prefix}.credibility_loss", self.credibility_loss, 0.0, 1.0)
 
 
@@ -194,16 +208,21 @@ class Implementation:
 
     Attributes:
         n_stages: ``S``; 0 pays an agreement at once with no implementation phase.
-        temptation: ``gamma``; a defector gains ``gamma * f(p) / S`` per stage.
-        leverage: ``f(p) = (N p) ** leverage``: power makes defection cheaper.
+        temptation: ``gamma``; a defector claws back the share
+            ``lambda_i = min(1, gamma (N p_i) ** leverage)`` of what it conceded in the stage,
+            ``lambda_i delta**t (1 - u_i(x)) / S``.
+        leverage: exponent of ``N p`` in ``lambda``: power makes reneging easier.
         victim_loss: ``l``; share of its stage value a party loses when all others defect.
-        sanction: paid by a detected defector per detected defection.
-        holdout_temptation: extra relative temptation of a party outvoted on the text.
+        sanction, sanction_rate: a detected defector pays ``sanction + sanction_rate * gain``
+            (burned: paid to no one).
+        holdout_temptation: extra relative claw-back share of a party outvoted on the text in
+            force (0: none; the legitimacy cost of imposed texts is already endogenous).
         trust_initial, trust_loss, late_factor, trust_recovery: public trust starts at
             ``trust_initial``, falls by ``trust_loss`` per detected defection, by
             ``trust_loss * late_factor`` one stage later for an undetected one, and recovers by
             ``trust_recovery`` after a stage with no defection.
-        collapse_threshold: trust below it collapses the agreement.
+        collapse_threshold: an agreement collapses at a stage where a defection becomes known
+            while trust is below it (never while everyone complies).
         relapse_cost: subtracted from ``d_i`` over the stages lost to a collapse.
         shock_prob: probability per stage and party of an exogenous shock.
         shock_power: relative rise of a shocked party's power (powers renormalised).
@@ -214,8 +233,9 @@ class Implementation:
     temptation: float = 0.3
     leverage: float = 1.0
     victim_loss: float = 0.5
-    sanction: float = 0.15
-    holdout_temptation: float = 0.5
+    sanction: float = 0.02
+    sanction_rate: float = 2.0
+    holdout_temptation: float = 0.0
     trust_initial: float = 1.0
     trust_loss: float = 0.15
     late_factor: float = 2.0
@@ -229,7 +249,7 @@ class Implementation:
     def validate(self, prefix: str) -> None:
         if not 0 <= self.n_stages <= 64:
             _fail(f"{prefix}.n_stages", self.n_stages, "must lie in [0, 64]")
-        for name in ("temptation", "sanction", "relapse_cost", "shock_power"):
+        for name in ("temptation", "sanction", "sanction_rate", "relapse_cost", "shock_power"):
             _check_range(f"{prefix}.{name}", getattr(self, name), 0.0, 10.0)
         _check_range(f"{prefix}.leverage", self.leverage, 0.0, 5.0)
         _check_range(f"{prefix}.late_factor", self.late_factor, 0.0, 10.0)
@@ -280,21 +300,30 @@ class Recognition:
 
 @dataclass(frozen=True)
 class Objective:
-    """The mediator's reward, paid at the end of the episode as a weighted sum.
+    """The mediator's reward, a weighted sum paid once, in the step where an episode ends.
+
+    Every term reads *protected* gains: what the agreement, guarantee compensation and the
+    fallback gave each party, net of losses to others' defections, excluding defectors'
+    temptation gains and sanctions; a stage lost to a collapse counts at
+    ``min(fallback_i, (1 - l) W_i / S)``. "Normalised Nash welfare" is
+    ``prod((g_i)+ / (1 - d_i)) ** (1/N)`` of protected gains ``g_i`` over BATNAs ``d_i``.
 
     Attributes:
         agreement: weight on an agreement entering into force (0 or 1).
         durability: weight on the fraction of stages completed.
-        fairness: weight on the normalised Nash welfare of realised gains (see env docs).
-        durable_fairness: weight on stages completed times normalised Nash welfare.
-        budget: weight on the fraction of the budget spent (subtracted).
+        fairness: weight on the normalised Nash welfare of protected gains.
+        compliant_fairness: weight on the share of party-stages complied with (stages lost
+            to a collapse count as not complied) times that normalised Nash welfare.
+        budget: weight on the share of the budget committed to monitoring when the text
+            entered into force, ``m * monitoring_cost * S / G`` (subtracted). It is fixed at
+            entry, so an early collapse saves the mediator nothing.
     """
 
     agreement: float = 0.0
     durability: float = 0.0
     fairness: float = 0.0
-    durable_fairness: float = 1.0
-    budget: float = 0.0
+    compliant_fairness: float = 1.0
+    budget: float = 0.1
 
     def validate(self, prefix: str) -> None:
         for f in dataclasses.fields(self):
@@ -315,13 +344,18 @@ class Scenario:
         n_issues: ``K`` in [1, 16].
         protocol: ``mediated`` (a mediator proposes) or ``alternating_offers``.
         max_rounds: ``T``, negotiation rounds before breakdown.
-        discount: ``delta`` per round; an agreement at round t is worth ``delta ** t * u``.
+        discount: ``delta`` per round; an agreement entering into force at round t is worth
+            ``W = d + delta ** t * (u - d)``: delay shrinks the gain over the BATNA.
         decision_rule: ``unanimity``, ``qualified_majority`` (power share >= quota) or
             ``majority`` (more than half of the parties).
         quota: the power-weighted threshold of ``qualified_majority``.
         conflict_cost: subtracted from the BATNA at breakdown.
-        initial_proposal: the standing text on every issue at round 0.
-        move_step: size of a discrete proposal move on one issue.
+        initial_proposal: the standing text on every issue at round 0 (never voted on: round 0
+            has no vote).
+        proposal_levels: in the discrete action mode a proposer picks one of this many
+            evenly spaced levels on [0, 1] per issue.
+        observe_context: append the scenario-context slice (discount, horizons, quota,
+            temptation, sanctions, costs, budget, scaled to [0, 1]) to every observation.
         burden_issue: the last issue is a burden share: 0 splits the burden equally, 1 by
             capability; a party's cost is its share relative to its largest possible share.
     """
@@ -336,8 +370,9 @@ class Scenario:
     quota: float = 0.65
     conflict_cost: float = 0.0
     initial_proposal: float = 0.0
-    move_step: float = 0.1
+    proposal_levels: int = 21
     burden_issue: bool = False
+    observe_context: bool = False
     types: Types = field(default_factory=Types)
     mediator: Mediator = field(default_factory=Mediator)
     ratification: Ratification = field(default_factory=Ratification)
@@ -360,7 +395,8 @@ class Scenario:
         _check_range("quota", self.quota, 0.5, 1.0, lo_open=True)
         _check_range("conflict_cost", self.conflict_cost, 0.0, 1.0)
         _check_range("initial_proposal", self.initial_proposal, 0.0, 1.0)
-        _check_range("move_step", self.move_step, 0.0, 1.0, lo_open=True)
+        if not 2 <= self.proposal_levels <= 1001:
+            _fail("proposal_levels", self.proposal_levels, "must lie in [2, 1001]")
         self.types.validate("types", self.n_parties, self.n_issues)
         self.mediator.validate("mediator")
         self.ratification.validate("ratification")
@@ -395,10 +431,10 @@ def _matches(value: Any, hint: Any) -> bool:
         return isinstance(value, tuple) and all(_matches(v, args[0]) for v in value)
     if hint is type(None):
         return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if hint is float:  # numpy scalars are numbers.Real / numbers.Integral too
+        return isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
     if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
     return isinstance(value, hint)
 
 
@@ -492,6 +528,13 @@ def load(spec: str | Path | Scenario | dict[str, Any]) -> Scenario:
     if not path.is_file():
         raise ScenarioError(f"scenario file {str(path)!r} does not exist")
     data = yaml.safe_load(path.read_text())
-    if "name" not in (data or {}):
-        data = {"name": path.stem, **(data or {})}
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            f"scenario file {str(path)!r} holds a {type(data).__name__} at the top level: "
+            "must be a mapping of scenario fields to values"
+        )
+    if "name" not in data:
+        data = {"name": path.stem, **data}
     return from_dict(data)

@@ -43,8 +43,10 @@ class VectorNegotiationEnv:
         num_envs: batch size B.
         device: a torch device (``"cpu"``, ``"cuda"``, ``"cuda:1"``...).
         action_mode: ``"discrete"`` (int64 MultiDiscrete rows) or ``"continuous"`` (floats).
-        dtype: float dtype of the state and observations (float64 matches the PettingZoo env
-            bit for bit; float32 is the fast default).
+        dtype: float dtype of the state and observations (float64 plays the PettingZoo env's
+            episodes, equal to within a few ulps: numpy and torch may round a logarithm or a
+            power differently in the Dirichlet and log-normal draws; float32 is the fast
+            default).
         max_cycles: step cap per episode (truncation), or None.
         autoreset: reset finished episodes inside ``step`` (off for the TorchRL view, which
             resets through ``reset(mask=...)``).
@@ -177,7 +179,8 @@ class VectorNegotiationEnv:
 
         Returns:
             observations, rewards ``{"party": (B, N), "mediator": (B,)}``, terminated (B,),
-            truncated (B,), info with ``illegal_action`` (B, N+1) and, when an episode ended,
+            truncated (B,), info with ``illegal_action`` (B, N+1), ``reward_components``
+            (party rewards split by accounting component, each (B, N)) and, when an episode ended,
             ``done`` (B,), and for the ended episodes only, in slot order:
             ``final_observation`` (tensors by role) and ``outcome`` (numpy records with their
             ``slot``).
@@ -196,8 +199,14 @@ class VectorNegotiationEnv:
         truncated = torch.zeros_like(terminated)
         if self.max_cycles is not None:
             truncated = ~terminated & (self.state.clock >= self.max_cycles)
+            if bool(truncated.any()):  # the mediator is paid its objective so far
+                self.state, extra = core.settle(self.scenario, self.state, truncated)
+                med_r = med_r + extra
         rewards = {"party": party_r, "mediator": med_r}
-        info: dict[str, Any] = {"illegal_action": illegal}
+        info: dict[str, Any] = {
+            "illegal_action": illegal,
+            "reward_components": core.components(s, self.state),
+        }
         done = terminated | truncated
         if bool(done.any()):
             idx = torch.nonzero(done).squeeze(1)
