@@ -28,24 +28,27 @@ def scenario(**fields) -> Scenario:
             "batna_slope": 0.0,
             "risk_base": 0.2,
             "risk_slope": 0.0,
+            "batna_noise": 0.0,
+            "risk_noise": 0.0,
         },
         "ratification": {"enabled": False},
         "implementation": {
             "n_stages": 2,
             "temptation": 0.3,
             "victim_loss": 0.5,
-            "sanction": 0.2,
+            "sanction": 0.02,
+            "sanction_rate": 2.0,
             "trust_loss": 0.15,
             "late_factor": 2.0,
             "trust_recovery": 0.05,
             "collapse_threshold": 0.5,
             "relapse_cost": 0.1,
-            "holdout_temptation": 0.5,
+            "holdout_temptation": 0.0,
         },
         "mediator": {
             "budget": 1.0,
             "monitoring_cost": 0.1,
-            "credibility": 0.9,
+            "credibility": [0.9, 0.9],
             "credibility_loss": 0.1,
             "information": "exact",
         },
@@ -58,17 +61,19 @@ def scenario(**fields) -> Scenario:
     return from_dict(base)
 
 
-def start(sc: Scenario) -> core.State:
+def start(sc: Scenario, round_: int = 1) -> core.State:
+    """Round ``round_`` of negotiation (default 1: round 0 has no vote)."""
     key = np.zeros(1, dtype=np.int64)
-    return core.reset_state(sc, key, sample_types(sc, key))
+    return core.reset_state(sc, key, sample_types(sc, key)).replace(round=np.array([round_]))
 
 
 def implementing(
     sc: Scenario, x: float = 0.5, cover=(0.3, 0.3), monitoring: float = 1.0, trust: float = 1.0
 ) -> core.State:
     """A state in stage 0 of an agreement x (entered at round 0) with given cover."""
-    s = start(sc)
+    s = start(sc, 0)
     u = core.utility(sc, s.ideal, s.weight, s.capability, np.full((1, sc.n_issues), x))
+    stages = sc.implementation.n_stages
     return s.replace(
         phase=np.array([int(Phase.IMPLEMENT)]),
         agreed_round=np.array([0]),
@@ -76,7 +81,8 @@ def implementing(
         proposal=np.full((1, sc.n_issues), x),
         cover=np.array([cover], dtype=float),
         agreed_monitoring=np.array([monitoring]),
-        stage_value=u / sc.implementation.n_stages,
+        stage_value=core.worth(sc, u, s.batna, s.round) / stages,
+        stage_concession=(1.0 - u) / stages,
         trust=np.array([trust]),
     )
 

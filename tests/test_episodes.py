@@ -8,6 +8,8 @@ from gymnasium.utils.env_checker import data_equivalence
 
 import negenv
 from agents import RandomPolicy, act
+from negenv.core import COMPONENTS
+from negenv.env import INFO_KEYS, PARTY_INFO_KEYS
 
 SCENARIOS = negenv.builtin_names()
 MODES = ["discrete", "continuous"]
@@ -129,13 +131,33 @@ def test_infos_keep_the_same_numeric_keys_from_reset_to_the_end():
     policies = random_policies(env, 3)
     obs, infos = env.reset(seed=0)
     keys = {a: set(i) for a, i in infos.items()}
-    assert all(k == {"round", "stage", "phase", "trust", "illegal_action"} for k in keys.values())
+    assert keys["mediator"] == set(INFO_KEYS)
+    assert all(keys[p] == set(INFO_KEYS) | set(PARTY_INFO_KEYS) for p in env.parties)
     while env.agents:
-        obs, _, _, _, infos = env.step(act(policies, obs))
+        obs, rewards, _, _, infos = env.step(act(policies, obs))
         for agent, info in infos.items():
             extra = {"outcome"} if not env.agents else set()
             assert set(info) == keys[agent] | extra
             assert all(isinstance(info[k], (int, float)) for k in keys[agent])
+
+
+@pytest.mark.parametrize("name", ["lilliput", "burden_sharing", "unmediated_5"])
+def test_reward_components_in_infos_add_up_to_the_reward(name):
+    env = negenv.parallel_env(name)
+    policies = random_policies(env, 4)
+    seen = set()
+    for seed in range(40):
+        obs, _ = env.reset(seed=seed)
+        while env.agents:
+            obs, rewards, _, _, infos = env.step(act(policies, obs))
+            for p in env.parties:
+                c = {k: infos[p][f"reward_{k}"] for k in COMPONENTS}
+                total = c["value"] + c["temptation"] - c["loss"] - c["sanction"]
+                total += c["compensation"] + c["fallback"]
+                assert total == pytest.approx(rewards[p], abs=1e-12)
+                seen |= {k for k, v in c.items() if v != 0}
+    # every component moves in some step (unmediated: no guarantees, no monitoring)
+    assert seen == set(COMPONENTS) - ({"compensation", "sanction"} if name == "unmediated_5" else set())
 
 
 def test_outcome_record_fields_are_documented():

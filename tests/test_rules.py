@@ -20,6 +20,9 @@ def step(sc, s, a, nz):
 
 
 # ---------------------------------------------------------------------------- implementation
+# A stage is worth W / S = 0.35; a stage concedes (1 - u) / S = 0.15; with equal powers
+# lambda = min(1, 0.3 * (2 * 0.5)) = 0.3, so a defection claws back 0.045 and a detected one
+# pays 0.02 + 2 * 0.045 = 0.11.
 
 
 def test_detected_defection_pays_the_victim_its_guarantee_and_sanctions_the_defector():
@@ -27,54 +30,115 @@ def test_detected_defection_pays_the_victim_its_guarantee_and_sanctions_the_defe
     s = kit.implementing(sc, cover=(0.3, 0.3), monitoring=1.0)
     s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, detect=0.0, honour=0.0))
     # victim: 0.35 stage value - 0.5 * 0.35 loss + 0.175 compensation
-    # defector: 0.35 + temptation 0.3 * (2 * 0.5) / 2 - sanction 0.2
-    assert r[0] == approx([0.35, 0.30])
+    # defector: 0.35 + claw-back 0.045 - sanction 0.11
+    assert r[0] == approx([0.35, 0.285])
+    assert s2.temptation[0] == approx([0.0, 0.045])
     assert s2.compensation[0] == approx([0.175, 0.0])
-    assert s2.cover[0] == approx([0.125, 0.3])
-    assert s2.sanction[0] == approx([0.0, 0.2])
+    assert s2.cover[0] == approx([0.125, 0.3])  # sanctions are burned, never into the pool
+    assert s2.sanction[0] == approx([0.0, 0.11])
     assert s2.budget_spent[0] == approx(0.175 + 0.1 * 1.0)
-    assert s2.trust[0] == approx(0.85)
+    assert s2.trust[0] == approx(0.85) and s2.credibility[0] == approx(0.9)
     assert s2.detected[0].tolist() == [0, 1] and int(s2.stage[0]) == 1
 
 
-def test_undetected_defection_pays_nothing_and_costs_more_trust_a_stage_later():
+def test_undetected_defection_is_claimed_and_costs_more_trust_a_stage_later():
     sc = kit.scenario()
     s = kit.implementing(sc, monitoring=0.5)
     s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, detect=0.7))
-    assert r[0] == approx([0.35 - 0.175, 0.35 + 0.15])
+    assert r[0] == approx([0.35 - 0.175, 0.35 + 0.045])
     assert s2.compensation[0] == approx([0.0, 0.0]) and s2.sanction[0] == approx([0.0, 0.0])
+    assert s2.pending[0] == approx([0.175, 0.0])
     assert s2.trust[0] == approx(1.0) and int(s2.hidden[0]) == 1
     assert s2.undetected[0].tolist() == [0, 1] and int(s2.first_violation[0]) == 1
     s3, r, _ = step(sc, s2, kit.actions(sc, s2), kit.noise(2))
     assert s3.trust[0] == approx(1.0 - 0.15 * 2.0 + 0.05)  # late reveal, then a calm stage
-    assert r[0] == approx([0.35, 0.35]) and int(s3.status[0]) == Status.COMPLETED
+    assert r[0] == approx([0.35 + 0.175, 0.35]) and int(s3.status[0]) == Status.COMPLETED
+    assert s3.compensation[0] == approx([0.175, 0.0]) and s3.pending[0] == approx([0.0, 0.0])
     assert int(s3.first_violation[0]) == 1  # kept: the first violation stays the first
 
 
-def test_unhonoured_claim_pays_nothing_and_costs_credibility():
+def test_last_stage_defection_is_claimed_at_the_end():
+    sc = kit.scenario()
+    s = kit.implementing(sc, monitoring=0.0)
+    s, _, _ = step(sc, s, kit.actions(sc, s), kit.noise(2))
+    s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, detect=0.5))
+    assert int(s2.status[0]) == Status.COMPLETED
+    assert r[0] == approx([0.35 - 0.175 + 0.175, 0.35 + 0.045])
+    assert s2.compensation[0] == approx([0.175, 0.0]) and s2.sanction[0] == approx([0.0, 0.0])
+
+
+def test_refused_claim_on_existing_cover_pays_nothing_and_costs_credibility():
     sc = kit.scenario()
     s = kit.implementing(sc)
     s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, honour=0.95))
-    assert r[0] == approx([0.175, 0.30])
+    assert r[0] == approx([0.175, 0.285])
     assert s2.credibility[0] == approx(0.8)
     assert s2.cover[0] == approx([0.3, 0.3])
 
 
-def test_collapse_below_threshold_pays_relapse_for_the_lost_stages():
+def test_credibility_never_moves_for_a_claim_without_cover():
+    sc = kit.scenario()
+    s = kit.implementing(sc, cover=(0.0, 0.3))
+    s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, honour=0.95))
+    assert s2.credibility[0] == approx(0.9) and r[0] == approx([0.175, 0.285])
+    s3, _, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, honour=0.0))
+    assert s3.credibility[0] == approx(0.9) and s3.compensation[0] == approx([0.0, 0.0])
+
+
+def test_sanction_grows_with_the_gain():
+    sc = kit.scenario(
+        types={"power": {"kind": "fixed", "values": [0.8, 0.2]}},
+        implementation={"temptation": 1.0},
+    )
+    s = kit.implementing(sc)
+    s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[1, 1]), kit.noise(2))
+    # lambda = min(1, 1.0 * 2 * p): 1 for the strong party, 0.4 for the weak one
+    gain = np.array([1.0 * 0.15, 0.4 * 0.15])
+    assert s2.temptation[0] == approx(gain)
+    assert s2.sanction[0] == approx(0.02 + 2.0 * gain)
+
+
+def test_claw_back_is_capped_so_no_return_exceeds_one():
+    sc = kit.scenario(
+        types={"power": {"kind": "fixed", "values": [0.9, 0.1]}},
+        implementation={"temptation": 5.0},
+    )
+    s = kit.implementing(sc, monitoring=0.0)
+    total = 0.0
+    for _ in range(2):
+        s, r, _ = step(sc, s, kit.actions(sc, s, defect=[1, 0]), kit.noise(2, detect=0.5))
+        total += r[0][0]
+    # W + every concession = u + (1 - u) = 1 exactly, never more
+    assert total == approx(1.0) and int(s.status[0]) == Status.COMPLETED
+
+
+def test_collapse_at_a_known_defection_below_threshold_pays_relapse_for_the_lost_stages():
     sc = kit.scenario(implementation={"n_stages": 4})
     s = kit.implementing(sc, trust=0.6)
     s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2))
-    relapse = 3 / 4 * (0.3 - 0.1)
-    assert r[0] == approx([0.175 - 0.0875 + 0.0875 + relapse, 0.175 + 0.075 - 0.2 + relapse])
+    relapse = 3 * (0.3 - 0.1) / 4
+    gain = 0.3 * 0.3 / 4
+    assert r[0] == approx([0.175 - 0.0875 + 0.0875 + relapse, 0.175 + gain - 0.02 - 2 * gain + relapse])
     assert int(s2.status[0]) == Status.COLLAPSED and int(s2.phase[0]) == Phase.DONE
     assert int(s2.stage[0]) == 1
+    # the objective counts a lost stage at min(fallback, (1 - l) W / S) = min(0.05, 0.0875)
+    assert s2.fallback_protected[0] == approx([3 * 0.05] * 2)
 
 
-def test_holdout_is_tempted_more():
-    sc = kit.scenario()
+def test_compliant_agreement_never_collapses_whatever_the_trust():
+    sc = kit.scenario(implementation={"n_stages": 4})
+    s = kit.implementing(sc, trust=0.0)
+    for _ in range(4):
+        s, r, _ = step(sc, s, kit.actions(sc, s), kit.noise(2))
+        assert r[0] == approx([0.175, 0.175])
+    assert int(s.status[0]) == Status.COMPLETED and s.trust[0] == approx(0.2)
+
+
+def test_holdout_bonus_raises_the_claw_back_share():
+    sc = kit.scenario(implementation={"holdout_temptation": 0.5})
     s = kit.implementing(sc).replace(holdout=np.array([[False, True]]))
     _, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2, detect=1.0))
-    assert r[0][1] == approx(0.35 + 0.3 * 1.0 * 1.5 / 2)
+    assert r[0][1] == approx(0.35 + 0.3 * 1.0 * 1.5 * 0.15)
 
 
 def test_shock_raises_power_and_batna():
@@ -86,19 +150,40 @@ def test_shock_raises_power_and_batna():
     assert s2.power[0] == approx([0.6, 0.4])
     assert s2.batna[0] == approx([0.4, 0.3]) and s2.batna0[0] == approx([0.3, 0.3])
     assert s2.shocks[0].tolist() == [1, 0]
-    # the stronger party is now tempted more: gamma (N p) / S
+    # the stronger party now claws back more: min(1, 0.3 * 2 * 0.6) of 0.3 / 4
     s3, r, _ = step(sc, s2, kit.actions(sc, s2, defect=[1, 0]), kit.noise(2, detect=1.0))
-    assert r[0][0] == approx(0.175 + 0.3 * (2 * 0.6) / 4)
+    assert r[0][0] == approx(0.175 + 0.36 * 0.075)
 
 
-def test_completed_agreement_pays_the_mediator_durable_fairness():
+def test_victim_shares_stay_exact_for_a_near_dominant_party_in_float32():
+    power = np.array([[1.0, 1e-9, 1e-9]], dtype=np.float32)  # 1 - p_0 rounds to 0
+    flags = np.array([[False, True, False]])
+    (share,) = core._victim_shares(power, flags)
+    assert share.dtype == np.float32
+    assert share[0] == approx([0.5, 0.0, 1e-9], abs=1e-6)  # 1e-9 of 2e-9 for party 0
+    assert np.all((share >= 0) & (share <= 1))
+
+
+def test_compliant_agreement_pays_the_mediator_protected_fairness_minus_committed_monitoring():
     sc = kit.scenario()
     s = kit.implementing(sc)
     s, _, m1 = step(sc, s, kit.actions(sc, s), kit.noise(2))
     s, _, m2 = step(sc, s, kit.actions(sc, s), kit.noise(2))
     assert int(s.status[0]) == Status.COMPLETED
     assert core.realised(s)[0] == approx([0.7, 0.7])
-    assert m1[0] == 0.0 and m2[0] == approx(0.4 / 0.7)  # gain / ideal gain, all stages done
+    # gain / ideal gain, all stages complied, minus 0.1 * (1.0 * 0.1 * 2 stages / budget 1)
+    assert m1[0] == 0.0 and m2[0] == approx(0.4 / 0.7 - 0.1 * 0.2)
+
+
+def test_a_defection_lowers_the_mediator_reward_through_compliance_not_temptation():
+    sc = kit.scenario()
+    s = kit.implementing(sc)
+    s, _, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2))
+    s, _, m = step(sc, s, kit.actions(sc, s), kit.noise(2))
+    # the victim was made whole and the defector's gain does not count: the Nash welfare of
+    # protected gains is unchanged, 3 of 4 party-stages were complied with
+    assert core.protected(s)[0] == approx([0.7, 0.7])
+    assert m[0] == approx(0.75 * 0.4 / 0.7 - 0.1 * 0.2)
 
 
 # ------------------------------------------------------------------------------ negotiation
@@ -106,7 +191,7 @@ def test_completed_agreement_pays_the_mediator_durable_fairness():
 
 def test_breakdown_at_the_deadline_pays_batnas_minus_conflict_cost():
     sc = kit.scenario(max_rounds=3, conflict_cost=0.05)
-    s = kit.start(sc).replace(round=np.array([2]))
+    s = kit.start(sc, 2)
     s2, r, m = step(sc, s, kit.actions(sc, s, vote=[1, 0]), kit.noise(2))
     assert r[0] == approx([0.25, 0.25])
     assert int(s2.status[0]) == Status.BREAKDOWN and int(s2.round[0]) == 3 and m[0] == 0.0
@@ -137,18 +222,18 @@ def test_decision_rules_on_the_same_votes(rule, votes, passes):
     )
     s = kit.start(sc)
     s2, _, _ = step(sc, s, kit.actions(sc, s, vote=votes), kit.noise(4))
-    assert (int(s2.agreed_round[0]) == 0) == passes
+    assert (int(s2.agreed_round[0]) == 1) == passes
     assert int(s2.phase[0]) == (Phase.IMPLEMENT if passes else Phase.NEGOTIATE)
 
 
-def lilliput_kit(**extra):
+def lilliput_kit(powers=(0.4, 0.3, 0.2, 0.1), **extra):
     return kit.scenario(
         n_parties=4,
         decision_rule="qualified_majority",
         quota=0.65,
         coalitions={"max_coalitions": 1},
         types={
-            "power": {"kind": "fixed", "values": [0.4, 0.3, 0.2, 0.1]},
+            "power": {"kind": "fixed", "values": list(powers)},
             "ideals": [[0.5]] * 4,
             "weights": [[1.0]] * 4,
         },
@@ -158,55 +243,93 @@ def lilliput_kit(**extra):
 
 def test_coalition_votes_as_a_bloc_and_splits_when_members_disagree():
     sc = lilliput_kit()
-    s = kit.start(sc)
-    join = [-2, 0, 0, 0]
+    s = kit.start(sc).replace(coalition=np.array([[-1, 0, 0, 0]]))
     # individually 0.4 + 0.3 + 0.2 = 0.9 would pass; the bloc requires every member
-    s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 1, 0], coalition=join), kit.noise(4))
+    s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 1, 0]), kit.noise(4))
     assert int(s2.agreed_round[0]) == -1
     assert s2.votes[0].tolist() == [1, -1, -1, -1]
     assert s2.coalition[0].tolist() == [-1, -1, -1, -1]  # split
-    s3, _, _ = step(sc, s, kit.actions(sc, s, vote=[0, 1, 1, 1], coalition=join), kit.noise(4))
+    s3, _, _ = step(sc, s, kit.actions(sc, s, vote=[0, 1, 1, 1]), kit.noise(4))
     assert s3.coalition[0].tolist() == [-1, 0, 0, 0]  # united: kept, but 0.6 < 0.65
     assert int(s3.agreed_round[0]) == -1
     s4, _, _ = step(sc, s3, kit.actions(sc, s3, vote=[1, 1, 1, 1]), kit.noise(4))
-    assert int(s4.agreed_round[0]) == 1 and s4.coalition[0].tolist() == [-1, 0, 0, 0]
+    assert int(s4.agreed_round[0]) == 2 and s4.coalition[0].tolist() == [-1, 0, 0, 0]
+
+
+def test_coalition_declared_in_a_round_does_not_change_that_rounds_vote():
+    sc = lilliput_kit()
+    s = kit.start(sc)
+    join = [-2, 0, 0, 0]
+    s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 1, 0], coalition=join), kit.noise(4))
+    assert int(s2.agreed_round[0]) == 1  # 0.9 passes: the bloc binds from the next round
+    assert s2.coalition[0].tolist() == [-1, 0, 0, 0] and s2.holdout[0].tolist() == [0, 0, 0, 1]
+    # nor can a member leave to escape its bloc's vote in the round it leaves
+    s = s.replace(coalition=np.array([[-1, 0, 0, 0]]))
+    leave = [-2, -2, -2, -1]
+    s3, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 1, 0], coalition=leave), kit.noise(4))
+    assert int(s3.agreed_round[0]) == -1
+
+
+def test_only_own_no_voters_are_holdouts():
+    sc = lilliput_kit(powers=(0.7, 0.1, 0.1, 0.1))
+    s = kit.start(sc).replace(coalition=np.array([[-1, 0, 0, -1]]))
+    s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 0, 1]), kit.noise(4))
+    assert int(s2.agreed_round[0]) == 1  # the bloc {1, 2} rejected; 0.8 passes without it
+    assert s2.votes[0].tolist() == [1, -1, -1, 1]
+    assert s2.holdout[0].tolist() == [False, False, True, False]
+
+
+def test_round_zero_has_no_vote():
+    sc = kit.scenario()
+    s = kit.start(sc, 0)
+    s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1], med_proposal=[0.4]), kit.noise(2))
+    assert int(s2.agreed_round[0]) == -1 and s2.votes[0].tolist() == [0, 0]
+    assert int(s2.round[0]) == 1 and s2.proposal[0] == approx([0.4])
+    s3, _, _ = step(sc, s2, kit.actions(sc, s2, vote=[1, 1]), kit.noise(2))
+    assert int(s3.agreed_round[0]) == 1 and s3.agreement[0] == approx([0.4])
 
 
 def test_coalition_signal_is_the_power_weighted_mix_of_its_members():
     sc = lilliput_kit()
-    s = kit.start(sc)
-    a = kit.actions(sc, s, coalition=[-2, 0, 0, 0], demand=[[1.0], [1.0], [-1.0], [1.0]])
+    s = kit.start(sc).replace(coalition=np.array([[-1, 0, 0, 0]]))
+    a = kit.actions(sc, s, demand=[[1.0], [1.0], [-1.0], [1.0]])
     s2, _, _ = step(sc, s, a, kit.noise(4))
     assert s2.demands[0, :, 0] == approx([1.0, 0.2 / 0.6, 0.2 / 0.6, 0.2 / 0.6])
 
 
 def test_coalition_ratifies_only_if_every_member_audience_does():
     sc = lilliput_kit(ratification={"enabled": True})
-    s = kit.start(sc)
-    a = kit.actions(sc, s, vote=[1, 1, 1, 1], coalition=[-2, 0, 0, 0])
+    s = kit.start(sc).replace(coalition=np.array([[-1, 0, 0, 0]]))
+    a = kit.actions(sc, s, vote=[1, 1, 1, 1])
     fails = kit.noise(4, ratify=[0.0, 0.0, 0.0, 1.0])
     s2, _, _ = step(sc, s, a, fails)
     assert int(s2.agreed_round[0]) == -1 and int(s2.ratification_failures[0]) == 1
-    alone = kit.actions(sc, s, vote=[1, 1, 1, 1])
-    s3, _, _ = step(sc, s, alone, fails)  # without the coalition 0.9 ratifies
-    assert int(s3.agreed_round[0]) == 0
+    alone = s.replace(coalition=np.array([[-1, -1, -1, -1]]))
+    s3, _, _ = step(sc, alone, a, fails)  # without the coalition 0.9 ratifies
+    assert int(s3.agreed_round[0]) == 1
 
 
 def test_failed_ratification_returns_to_negotiation_and_costs_trust():
     sc = kit.scenario(
         ratification={"enabled": True, "temperature": 0.05, "margin": 0.0, "trust_cost": 0.1}
     )
-    s = kit.start(sc).replace(guarantee=np.array([[0.5, 0.5]]))
-    # u 0.7, feared loss 0.2 * 0.5 * 0.7 = 0.07, guarantee value 0.9 * min(0.5, 0.07) = 0.063
-    prob = 1 / (1 + np.exp(-(0.7 - 0.07 + 0.063 - 0.3) / 0.05))
+    sc = kit.scenario(
+        discount=0.9,
+        ratification={"enabled": True, "temperature": 0.05, "margin": 0.0, "trust_cost": 0.1},
+    )
+    s = kit.start(sc, 2).replace(guarantee=np.array([[0.5, 0.5]]))
+    # worth at round 2: W = 0.3 + 0.81 * 0.4 = 0.624; feared loss 0.2 * 0.5 * W = 0.0624,
+    # guarantee value 0.9 * min(0.5, 0.0624)
+    w = 0.3 + 0.81 * 0.4
+    prob = 1 / (1 + np.exp(-(w - 0.1 * w + 0.9 * 0.1 * w - 0.3) / 0.05))
     a = kit.actions(sc, s, vote=[1, 1], med_proposal=[0.6])
     s2, r, _ = step(sc, s, a, kit.noise(2, ratify=[0.0, prob + 1e-9]))
     assert int(s2.phase[0]) == Phase.NEGOTIATE and int(s2.agreed_round[0]) == -1
-    assert int(s2.round[0]) == 1 and int(s2.ratification_failures[0]) == 1
+    assert int(s2.round[0]) == 3 and int(s2.ratification_failures[0]) == 1
     assert s2.trust[0] == approx(0.9) and s2.proposal[0] == approx([0.6])
     assert r[0] == approx([0.0, 0.0])
     s3, _, _ = step(sc, s, a, kit.noise(2, ratify=[0.0, prob - 1e-9]))
-    assert int(s3.agreed_round[0]) == 0
+    assert int(s3.agreed_round[0]) == 2
 
 
 def test_guarantee_pool_is_what_monitoring_leaves_of_the_budget():
@@ -216,17 +339,25 @@ def test_guarantee_pool_is_what_monitoring_leaves_of_the_budget():
     assert s2.cover[0] == approx([0.25 * 0.8, 0.5 * 0.8])  # 1 - 0.1 * 1.0 * 2 stages
 
 
-def test_later_agreement_is_discounted():
+def test_later_agreement_is_worth_the_batna_plus_the_discounted_gain():
     sc = kit.scenario(discount=0.9, implementation={"n_stages": 0})
-    s = kit.start(sc).replace(round=np.array([3]))
+    s = kit.start(sc, 3)
     s2, r, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1]), kit.noise(2))
-    assert r[0] == approx([0.9**3 * 0.7] * 2)
+    assert r[0] == approx([0.3 + 0.9**3 * (0.7 - 0.3)] * 2)
     assert int(s2.status[0]) == Status.COMPLETED
+
+
+def test_worth_keeps_a_text_above_the_batna_above_it_at_every_round():
+    sc = kit.scenario(discount=0.5)
+    u, d = np.array([[0.31, 0.9]]), np.array([[0.3, 0.3]])
+    for t in range(0, 40, 7):
+        w = core.worth(sc, u, d, np.array([t]))
+        assert np.all(w >= d) and w[0] == approx(d[0] + 0.5**t * (u[0] - d[0]))
 
 
 def test_voice_counts_text_moves_in_the_demanded_direction():
     sc = kit.scenario()
-    s = kit.start(sc)
+    s = kit.start(sc, 0)
     s, _, _ = step(sc, s, kit.actions(sc, s, demand=[[1.0], [-1.0]]), kit.noise(2))
     s, _, _ = step(sc, s, kit.actions(sc, s, med_proposal=[0.6]), kit.noise(2))
     assert s.voice[0].tolist() == [1, 0]

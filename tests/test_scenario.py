@@ -63,16 +63,31 @@ def test_yaml_path_and_dict_and_object_load_the_same(tmp_path):
 
 
 def test_types_are_drawn_within_their_ranges():
-    env = negenv.parallel_env("burden_sharing")
+    quiet = {"types.batna_noise": 0.0, "types.risk_noise": 0.0}
+    env = negenv.parallel_env("burden_sharing", **quiet)
+    noisy = negenv.parallel_env("burden_sharing")
+    kappas, off = [], []
     for seed in range(50):
         env.reset(seed=seed)
         s = env.core_state
         assert s.power0.sum() == pytest.approx(1.0) and s.capability.sum() == pytest.approx(1.0)
         assert np.all((s.batna0 >= 0) & (s.batna0 <= 0.95))
         np.testing.assert_allclose(s.weight.sum(axis=2), 1.0)
-        # BATNA rises and perceived risk falls with power (no BATNA noise here)
+        # without noise BATNA rises and perceived risk falls with power
         order = np.argsort(s.power0[0])
         assert np.all(np.diff(s.batna0[0][order]) >= 0) and np.all(np.diff(s.risk[0][order]) <= 0)
+        # the burden issue's ideal is the end the party prefers: 0 (equal shares) when its
+        # capability is above 1/N, else 1
+        np.testing.assert_array_equal(s.ideal[0, :, -1], s.capability[0] < 1 / 6)
+        noisy.reset(seed=seed)
+        t = noisy.core_state
+        kappas.append(float(t.credibility[0]))
+        # the same powers, but BATNA and risk are no longer functions of them
+        np.testing.assert_array_equal(t.power0, s.power0)
+        off.append(np.abs(t.batna0 - s.batna0).max() + np.abs(t.risk - s.risk).max())
+    low, high = load("burden_sharing").mediator.credibility
+    assert low <= min(kappas) < max(kappas) <= high and max(kappas) - min(kappas) > 0.1
+    assert min(off) > 0
 
 
 BAD = [

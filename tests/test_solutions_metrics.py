@@ -188,7 +188,8 @@ def test_records_errors():
 
 
 def test_enforcement_margin_by_hand():
-    sc = negenv.load("multilateral_5")  # gamma 0.3, leverage 1, S 4, sanction 0.15, h 0.5
+    sc = negenv.load("multilateral_5")  # gamma 0.3, leverage 1, S 4, sanction 0.02 + 2 gain
+    sc = negenv.scenario.with_overrides(sc, {"implementation.holdout_temptation": 0.5})
     power = np.array([0.1, 0.2, 0.3, 0.2, 0.2])
     records = {
         "power": np.tile(power, (3, 1)),
@@ -196,8 +197,8 @@ def test_enforcement_margin_by_hand():
         "monitoring": np.array([0.4, 0.4, 0.4]),
         "ratification_failures": np.array([0, 4, 0]),  # trust at the first stage: 1.0, 0.6
         "agreed_round": np.array([2, 2, -1]),
-        "agreement": np.zeros((3, 4)),
-        "ideal": np.zeros((3, 5, 4)),  # the agreement is everyone's ideal: u = 1
+        "agreement": np.full((3, 4), 0.5),
+        "ideal": np.zeros((3, 5, 4)),  # u = 0.5 for everyone
         "weight": np.full((3, 5, 4), 0.25),
         "batna": np.tile([0.5, 0.4, 0.3, 0.4, 0.4], (3, 1)),
         "capability": np.tile(power, (3, 1)),
@@ -205,14 +206,16 @@ def test_enforcement_margin_by_hand():
     from negenv.metrics import enforcement_margin
 
     margin = enforcement_margin(records, sc)
-    temptation = 0.3 * (5 * power) / 4 * np.array([1, 1, 1.5, 1, 1])
+    disc = sc.discount**2
+    share = np.minimum(0.3 * (5 * power) * np.array([1, 1, 1.5, 1, 1]), 1.0)
+    gain = share * disc * (1 - 0.5) / 4
     # full trust: neither a detected (1 - 0.15) nor a late (1 - 2 * 0.15 + 0.05) fall collapses
-    assert margin[0] == approx(0.4 * 0.15 - temptation)
-    assert (margin[0] >= 0).tolist() == [True, False, False, False, False]
+    assert margin[0] == approx(0.4 * (0.02 + 2 * gain) - gain)
+    assert (margin[0] >= 0).tolist() == [True, True, False, True, True]  # 0.008 - 0.2 gain
     # trust 0.6: detected, 0.45 < 0.5 collapses after stage 1 (3 stages lost); undetected,
-    # 0.6 - 0.3 + 0.05 = 0.35 collapses after stage 2 (2 stages lost); complying (0.65) does not
-    v = sc.discount**2 / 4
-    per_stage = v - (records["batna"][1] - 0.1) / 4
+    # 0.6 - 0.3 + 0.05 = 0.35 collapses when it becomes known, after stage 2 (2 stages lost)
+    d = records["batna"][1]
+    per_stage = (d + disc * (0.5 - d)) / 4 - (d - 0.1) / 4
     future = 0.4 * 3 * per_stage + 0.6 * 2 * per_stage
-    assert margin[1] == approx(0.4 * 0.15 + future - temptation)
+    assert margin[1] == approx(0.4 * (0.02 + 2 * gain) + future - gain)
     assert np.isnan(margin[2]).all()  # no agreement

@@ -197,16 +197,19 @@ def test_same_seed_same_batch_and_independent_of_batch_size():
 def test_auto_reset_hands_out_final_observation_and_records():
     venv = VectorNegotiationEnv("rubinstein", num_envs=64)
     obs = venv.reset(seed=0)
-    accept = torch.zeros(venv.action_shape("party"), dtype=torch.int64)
-    accept[..., 0] = 1  # both accept the standing text: every episode ends at step 1
-    accept[..., 3] = 1
+    post = torch.zeros(venv.action_shape("party"), dtype=torch.int64)
+    post[..., 3] = 1  # round 0: no vote; party_0 posts level 0, the text 0
+    obs, _, term, _, info = venv.step({"party": post})
+    assert not term.any() and not info["illegal_action"].any()
+    accept = post.clone()
+    accept[..., 0] = 1  # both accept the standing text: every episode ends at step 2
     obs, rewards, term, trunc, info = venv.step({"party": accept})
     assert term.all() and not trunc.any()
     assert info["done"].all() and len(info["outcome"]["status"]) == 64
     assert set(info["outcome"]["status"]) == {"completed"}
-    # the status quo text 0 stands: worth 0 to party_0 (ideal 1) and 1 to party_1 (ideal 0)
-    np.testing.assert_allclose(info["outcome"]["utility"], np.tile([0.0, 1.0], (64, 1)))
-    np.testing.assert_allclose(rewards["party"].numpy(), np.tile([0.0, 1.0], (64, 1)))
+    # text 0 in force at round 1: worth 0 to party_0 (ideal 1), 0.9 to party_1 (ideal 0)
+    np.testing.assert_allclose(info["outcome"]["utility"], np.tile([0.0, 0.9], (64, 1)))
+    np.testing.assert_allclose(rewards["party"].numpy(), np.tile([0.0, 0.9], (64, 1)))
     assert (venv.state.round == 0).all() and (venv.state.phase == 0).all()  # new episodes
     final = info["final_observation"]["party"]["observation"]
     assert final.shape == obs["party"]["observation"].shape  # every slot ended
