@@ -59,9 +59,7 @@ class ActionCodec:
         lay = self.lay
         if phase == Phase.NEGOTIATE:
             return np.ones(sum(lay.mediator_nvec), dtype=np.int8)
-        return np.concatenate(
-            [np.eye(1, size, dtype=np.int8)[0] for size in lay.mediator_nvec]
-        )
+        return np.concatenate([np.eye(1, size, dtype=np.int8)[0] for size in lay.mediator_nvec])
 
     def _box_party(self, phase: Phase, voting: bool, proposer: bool) -> np.ndarray:
         box, neg = self.lay.party_box, phase == Phase.NEGOTIATE
@@ -120,7 +118,9 @@ class ActionCodec:
             )
         )
         neg = s.phase == int(Phase.NEGOTIATE)
-        code = xp.where(neg, xp.where(s.round == 0, 4, 0), xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3))
+        code = xp.where(
+            neg, xp.where(s.round == 0, 4, 0), xp.where(s.phase == int(Phase.IMPLEMENT), 2, 3)
+        )
         party_code = code[:, None] + xp.astype(
             neg[:, None]
             & (xp.arange(self.sc.n_parties, device=s.phase.device) == s.proposer[:, None]),

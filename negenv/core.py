@@ -74,6 +74,7 @@ class State:
     # public record
     trust: Array
     credibility: Array
+    credibility0: Array  # (B,) kappa_0 as drawn at reset
     hidden: Array  # (B,) undetected defections of the last stage, revealed next stage
     pending: Array  # (B, N) victims' claims on those hidden defections, due next stage
     first_violation: Array  # (B,) stage (1-based) of the first defection, -1 if none
@@ -82,6 +83,7 @@ class State:
     coalition: Array  # (B, N) coalition of each party, -1 for none
     holdout: Array  # (B, N) outvoted on the text in force
     detected: Array  # (B, N) detected defections
+    refused: Array  # (B, N) claims on existing cover that the guarantor refused
     undetected: Array  # (B, N) undetected defections
     ratification_failures: Array  # (B,)
     voice: Array  # (B, N) issue-rounds on which the text moved the way a party asked
@@ -204,6 +206,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         stage_concession=f(),
         trust=zb(sc.implementation.trust_initial),
         credibility=draw.credibility + 0.0,
+        credibility0=draw.credibility + 0.0,
         hidden=i(),
         pending=f(),
         first_violation=i(-1),
@@ -212,6 +215,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         coalition=i(-1, (b, n)),
         holdout=f() != 0,
         detected=i(0, (b, n)),
+        refused=i(0, (b, n)),
         undetected=i(0, (b, n)),
         ratification_failures=i(),
         voice=i(0, (b, n)),
@@ -534,12 +538,14 @@ def _settle_claims(sc: Scenario, s: State, claim: Array, honour: Array) -> State
     covered = (claim > 0) & (s.cover > 0)
     honoured = covered & (honour < s.credibility[:, None])
     paid = xp.where(honoured, xp.minimum(claim, s.cover), 0.0)
-    refused = xp.sum(xp.astype(covered & ~honoured, claim.dtype), axis=1)
+    refused = covered & ~honoured
+    n_refused = xp.sum(xp.astype(refused, claim.dtype), axis=1)
     return s.replace(
+        refused=s.refused + xp.astype(refused, s.refused.dtype),
         compensation=s.compensation + paid,
         cover=s.cover - paid,
         budget_spent=s.budget_spent + xp.sum(paid, axis=1),
-        credibility=xp.maximum(s.credibility - sc.mediator.credibility_loss * refused, 0.0),
+        credibility=xp.maximum(s.credibility - sc.mediator.credibility_loss * n_refused, 0.0),
     )
 
 

@@ -99,7 +99,7 @@ class NegotiationEnv(ParallelEnv):
     | coalitions | N*C | one-hot coalition of each party (when C > 0) |
     | demands | N*K | last demand signals; a party sees only its own under private channels |
     | ideals, weights, batnas, risks (mediator) | 2NK+2N | party types: exact, noisy or zeros |
-    | context (``observe_context``) | 16 | scenario constants in [0, 1] (``observe.context_features``) |
+    | context (``observe_context``) | 16 | scenario constants in [0, 1] (``context_features``) |
 
     Every feature lies in [-1, 1] in float32 and float64 (clipped after rounding).
 

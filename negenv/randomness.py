@@ -19,7 +19,16 @@ Array = Any
 BATNA_MAX = 0.95
 
 # counters of the reset draws; step t uses counter t >= 0
-_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RISK, _CREDIBILITY, _RECOGNISE = -1, -2, -3, -4, -5, -6, -7, -9
+_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RISK, _CREDIBILITY, _RECOGNISE = (
+    -1,
+    -2,
+    -3,
+    -4,
+    -5,
+    -6,
+    -7,
+    -9,
+)
 
 
 @dataclass(frozen=True)

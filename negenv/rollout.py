@@ -4,7 +4,8 @@ Episode b of ``run(..., seed=s)`` is the episode with key ``rng.episode_keys(s, 
 b of the batched env after ``reset(seed=s)``, and the PettingZoo env after
 ``reset(options={"key": k})``. Both backends therefore play the same episodes, and with
 deterministic policies they give the same records (the batched env runs in float64 here, which
-matches the PettingZoo env bit for bit; policies see float32 observations on both).
+matches the PettingZoo env to within a few ulps, see :mod:`negenv.vector`; policies see float32
+observations on both).
 
 Policies follow :class:`agents.base.Policy` (``act(obs (M, D), mask (M, A))``): on the batched
 env, every seat that shares a policy object is served by one call over all episodes.
@@ -12,6 +13,7 @@ env, every seat that shares a policy object is served by one call over all episo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -40,6 +42,8 @@ def run(
     backend: str = "vector",
     progress: tqdm | None = None,
     batch_size: int = 16384,
+    hook: Callable[[Any, dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
+    dtype: torch.dtype = torch.float64,
 ) -> Records:
     """Outcome records (batched, episode order) of ``episodes`` episodes of ``sc``.
 
@@ -48,6 +52,10 @@ def run(
         backend: ``"vector"`` (batches of up to ``batch_size`` episodes) or ``"pettingzoo"``
             (one by one).
         progress: a tqdm bar advanced by one per finished episode.
+        hook: ``hook(env, actions) -> actions`` adjusts the batched actions before each step
+            (vector backend only): oracles and paired deviations that read the env's state.
+        dtype: float dtype of the batched env (float64, the default, plays the PettingZoo
+            env's episodes; float32 is the fast training dtype).
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend = {backend!r} is invalid; choose one of {BACKENDS}")
@@ -58,9 +66,13 @@ def run(
     if missing:
         raise ValueError(f"no policy for agents {missing}")
     if backend == "pettingzoo":
+        if hook is not None:
+            raise ValueError("hook is supported on the vector backend only")
         return _run_pettingzoo(sc, policies, episodes, seed, progress)
     chunks = [
-        _run_vector(sc, policies, min(batch_size, episodes - first), seed, first, progress)
+        _run_vector(
+            sc, policies, min(batch_size, episodes - first), seed, first, progress, hook, dtype
+        )
         for first in range(0, episodes, batch_size)
     ]
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
@@ -88,10 +100,10 @@ def _seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any
     return list(groups.values())
 
 
-def _run_vector(sc, policies, episodes, seed, first_slot, progress) -> Records:
+def _run_vector(sc, policies, episodes, seed, first_slot, progress, hook, dtype) -> Records:
     from negenv.vector import VectorNegotiationEnv
 
-    env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=torch.float64, check_actions=False)
+    env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=dtype, check_actions=False)
     groups = _seat_groups(policies, party_names(sc.n_parties))
     obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
@@ -111,6 +123,8 @@ def _run_vector(sc, policies, episodes, seed, first_slot, progress) -> Records:
             actions["mediator"] = torch.from_numpy(
                 np.asarray(policies[MEDIATOR].act(mo, obs["mediator"]["action_mask"].numpy()))
             )
+        if hook is not None:
+            actions = hook(env, actions)
         obs, _, _, _, info = env.step(actions)
         if "outcome" in info:
             out = info["outcome"]

@@ -157,7 +157,9 @@ def test_reward_components_in_infos_add_up_to_the_reward(name):
                 assert total == pytest.approx(rewards[p], abs=1e-12)
                 seen |= {k for k, v in c.items() if v != 0}
     # every component moves in some step (unmediated: no guarantees, no monitoring)
-    assert seen == set(COMPONENTS) - ({"compensation", "sanction"} if name == "unmediated_5" else set())
+    assert seen == set(COMPONENTS) - (
+        {"compensation", "sanction"} if name == "unmediated_5" else set()
+    )
 
 
 def test_outcome_record_fields_are_documented():

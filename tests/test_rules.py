@@ -118,7 +118,9 @@ def test_collapse_at_a_known_defection_below_threshold_pays_relapse_for_the_lost
     s2, r, _ = step(sc, s, kit.actions(sc, s, defect=[0, 1]), kit.noise(2))
     relapse = 3 * (0.3 - 0.1) / 4
     gain = 0.3 * 0.3 / 4
-    assert r[0] == approx([0.175 - 0.0875 + 0.0875 + relapse, 0.175 + gain - 0.02 - 2 * gain + relapse])
+    assert r[0] == approx(
+        [0.175 - 0.0875 + 0.0875 + relapse, 0.175 + gain - 0.02 - 2 * gain + relapse]
+    )
     assert int(s2.status[0]) == Status.COLLAPSED and int(s2.phase[0]) == Phase.DONE
     assert int(s2.stage[0]) == 1
     # the objective counts a lost stage at min(fallback, (1 - l) W / S) = min(0.05, 0.0875)

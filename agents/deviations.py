@@ -1,0 +1,138 @@
+"""Deviations for paired incentive checks: one behaviour changed, everything else equal.
+
+A :class:`Deviation` wraps a party policy and overrides its comply or vote choice for the
+seats it selects (every seat, the most or least powerful one of the episode, or a fixed
+seat), read off the party's own observation. :func:`paired` runs the same episodes (same
+keys, same noise) with and without a deviation on the batched env and returns both records,
+so the deviator's gain and the mediator's loss can be read episode by episode.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from negenv import rollout
+from negenv.layout import Comply, Layout, Vote
+from negenv.scenario import Scenario
+
+WHO = ("all", "strongest", "weakest")
+
+
+class Deviation:
+    """A party policy with its comply (and optionally vote) choice overridden.
+
+    Args:
+        base: the policy whose other choices are kept.
+        layout: the scenario's layout.
+        n_stages: S of the scenario.
+        who: ``"all"``, ``"strongest"`` / ``"weakest"`` (the party of highest / lowest power
+            in the episode), or a seat index.
+        defect_stages: 1-based stages at which the selected parties defect (the others keep
+            the base choice).
+        vote_no: the selected parties vote no whenever they may vote.
+    """
+
+    def __init__(
+        self,
+        base: Any,
+        layout: Layout,
+        n_stages: int,
+        who: str | int = "all",
+        defect_stages: tuple[int, ...] = (),
+        vote_no: bool = False,
+    ):
+        if not (isinstance(who, int) or who in WHO):
+            raise ValueError(f"who = {who!r} is invalid: a seat index or one of {WHO}")
+        self.base, self.lay, self.s, self.n_stages = base, layout, layout.party_obs, n_stages
+        self.who, self.stages, self.vote_no = who, np.asarray(defect_stages), vote_no
+
+    def selected(self, obs: np.ndarray) -> np.ndarray:
+        """(M,) whether each row's party is a deviator."""
+        me = np.argmax(obs[:, self.s["self"]], axis=1)
+        powers = obs[:, self.s["powers"]]
+        if self.who == "all":
+            return np.ones(len(obs), dtype=bool)
+        if self.who == "strongest":
+            return me == np.argmax(powers, axis=1)
+        if self.who == "weakest":
+            return me == np.argmin(powers, axis=1)
+        return me == self.who
+
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.base.act(obs, mask).copy()
+        chosen = self.selected(obs)
+        phase = obs[:, self.s["phase"]]
+        stage = np.rint(obs[:, self.s["stage"]][:, 0] * max(self.n_stages, 1)).astype(int) + 1
+        implementing = phase[:, 1] == 1
+        defect = chosen & implementing & np.isin(stage, self.stages)
+        out[:, 1] = np.where(defect, Comply.DEFECT, out[:, 1])
+        if self.vote_no:
+            may_vote = mask[:, Vote.ACCEPT] == 1
+            out[:, 0] = np.where(chosen & may_vote, Vote.REJECT, out[:, 0])
+        return out
+
+
+class FixedMonitoring:
+    """A mediator policy whose monitoring choice is pinned to ``level`` (an index)."""
+
+    def __init__(self, base: Any, layout: Layout, level: int):
+        self.base, self.level, self.k = base, level, layout.k
+
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.base.act(obs, mask).copy()
+        negotiating = mask[:, -1] == 1  # the last monitoring level is allowed only then
+        out[:, self.k + 1] = np.where(negotiating, self.level, out[:, self.k + 1])
+        return out
+
+
+class StrategicNo:
+    """A :func:`negenv.rollout.run` hook: the selected party votes no whenever the text
+    passes without its vote (it reads the others' votes and the rules' decision, as an oracle
+    would), so it becomes a holdout at no risk of blocking the text."""
+
+    def __init__(self, sc: Scenario, who: str | int = "strongest"):
+        self.sc, self.who = sc, who
+
+    def __call__(self, env: Any, actions: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        from negenv import core
+        from negenv.layout import Phase
+
+        s, party = env.state, actions["party"].clone()
+        chosen = torch.as_tensor(deviator_mask({"power": s.power.cpu().numpy()}, self.who))
+        yes = party[..., 0] == Vote.ACCEPT
+        blocs = core.group_all(yes & ~chosen, s.coalition, self.sc.coalitions.max_coalitions)[0]
+        # (round 0 has no vote: a flip there is masked and ignored by the rules)
+        still = (s.phase == int(Phase.NEGOTIATE)) & core.decide(self.sc, blocs, s.power)
+        party[..., 0] = torch.where(chosen & yes & still[:, None], Vote.REJECT, party[..., 0])
+        return {**actions, "party": party}
+
+
+def paired(
+    sc: Scenario,
+    policies: dict[str, Any],
+    deviants: dict[str, Any],
+    episodes: int,
+    seed: int = 0,
+    hook: Any = None,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Records of the same episodes under ``policies`` and under ``policies | deviants``
+    (with ``hook`` adjusting the deviant run's actions, see :func:`negenv.rollout.run`)."""
+    base = rollout.run(sc, policies, episodes, seed)
+    return base, rollout.run(sc, {**policies, **deviants}, episodes, seed, hook=hook)
+
+
+def deviator_mask(records: dict[str, np.ndarray], who: str | int) -> np.ndarray:
+    """(B, N) the seats a :class:`Deviation` with ``who`` selects, from the records."""
+    power = records["power"]
+    seats = np.arange(power.shape[1])
+    if who == "all":
+        return np.ones_like(power, dtype=bool)
+    if who == "strongest":
+        return seats == np.argmax(power, axis=1)[:, None]
+    if who == "weakest":
+        return seats == np.argmin(power, axis=1)[:, None]
+    return np.broadcast_to(seats == who, power.shape)

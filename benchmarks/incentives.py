@@ -1,0 +1,122 @@
+"""Paired incentive table: who gains from deviating, and what it does to the mediator.
+
+Every cell runs the same episodes twice on the batched env (same keys, same noise), once
+with the scripted behaviour and once with one behaviour changed, and reports the mean
+difference per episode with a 95% interval (normal approximation over episodes) and the
+share of agreements in which the deviator gained. Parties are truthful threshold parties;
+the mediator is ``nbs_full`` (the NBS of the exact types, guarantees round-robin) with its
+monitoring pinned to 0 or to the top level.
+
+    python benchmarks/incentives.py [--episodes 2000] [--seed 0] [--scenarios ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import numpy as np
+import torch
+
+import negenv
+from agents import registry
+from agents.deviations import Deviation, FixedMonitoring, StrategicNo, deviator_mask, paired
+from negenv.metrics import episode_metrics
+from negenv.scenario import with_overrides
+
+
+def mean_ci(x: np.ndarray) -> str:
+    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
+    return f"{x.mean():+.3f} ± {half:.3f}"
+
+
+def setup(name: str, level: int | None):
+    """The scenario, the base policies and the layout, with monitoring pinned to ``level``."""
+    sc = negenv.load(name)
+    spec = registry.mediator("nbs_full") if sc.mediated else None
+    if spec:
+        sc = with_overrides(sc, spec.overrides)
+    env = negenv.parallel_env(sc)
+    policies = registry.population("threshold", env)
+    if spec:
+        top = env.layout.monitoring_levels - 1
+        level = top if level == -1 else level
+        policies["mediator"] = FixedMonitoring(spec.build(env), env.layout, level or 0)
+    return sc, env, policies
+
+
+def deviation_gain(name: str, level: int, who: str, stages, episodes: int, seed: int, **kw):
+    sc, env, policies = setup(name, level)
+    s = sc.implementation.n_stages
+    base_party = policies["party_0"]
+    dev = Deviation(base_party, env.layout, s, who, tuple(stages), **kw)
+    base, alt = paired(sc, policies, {p: dev for p in env.parties}, episodes, seed)
+    mask = deviator_mask(base, who)
+    gain = ((alt["utility"] - base["utility"]) * mask).sum(axis=1)
+    agreed = base["agreed_round"] >= 0
+    share = (gain[agreed] > 1e-12).mean() if agreed.any() else float("nan")
+    med = alt["mediator_utility"] - base["mediator_utility"]
+    return gain, share, med, base
+
+
+def strategic_no(name: str, episodes: int, seed: int):
+    """The weakest party votes no whenever the text passes without it, then defects at
+    stage 1; against the same party voting truthfully and defecting at stage 1."""
+    sc, env, policies = setup(name, 0)
+    s = sc.implementation.n_stages
+    once = Deviation(policies["party_0"], env.layout, s, "weakest", (1,) if s else ())
+    deviants = {p: once for p in env.parties}
+    hook = StrategicNo(sc, "weakest")
+    base, alt = paired(sc, {**policies, **deviants}, {}, episodes, seed, hook)
+    mask = deviator_mask(base, "weakest")
+    return ((alt["utility"] - base["utility"]) * mask).sum(axis=1)
+
+
+def scorecard(name: str, episodes: int, seed: int) -> str:
+    from negenv.evaluate import run, unmediated
+
+    sc = negenv.load(name)
+    if not sc.mediated:
+        return "-"
+    rec = run(sc, "nbs_full", "threshold", episodes, seed)
+    ref = run(sc, None, "threshold", episodes, seed)
+    nwr = episode_metrics(rec, sc)["nash_welfare_ratio"]
+    base = episode_metrics(ref, unmediated(sc))["nash_welfare_ratio"]
+    zero = np.mean(rec["mediator_utility"] <= 1e-12)
+    return f"NWR {np.nanmean(nwr):.3f}, P(r=0) {zero:.3f}, VoM {np.nanmean(nwr - base):+.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--episodes", type=int, default=2000)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--scenarios", nargs="*", default=negenv.builtin_names())
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    n, seed = args.episodes, args.seed
+    print(f"negenv incentive table: {n} paired episodes per cell, seed {seed}\n")
+    for name in args.scenarios:
+        sc = negenv.load(name)
+        s = sc.implementation.n_stages
+        print(f"## {name}")
+        if s > 0:
+            late = (s - 1, s)
+            g, share, _, _ = deviation_gain(name, 0, "strongest", late, n, seed)
+            print(f"  late defection, strongest, m=0:   {mean_ci(g)}  gains in {share:.0%}")
+            if sc.mediated:
+                g, share, _, _ = deviation_gain(name, -1, "strongest", late, n, seed)
+                print(f"  late defection, strongest, m=1:   {mean_ci(g)}  gains in {share:.0%}")
+                every = tuple(range(1, s + 1))
+                g, share, _, _ = deviation_gain(name, -1, "strongest", every, n, seed)
+                print(f"  always defect, strongest, m=1:    {mean_ci(g)}  gains in {share:.0%}")
+                _, _, med, base = deviation_gain(name, 0, "all", (s,), n, seed)
+                before = base["mediator_utility"].mean()
+                print(
+                    f"  mediator reward, all defect last stage (m=0): {before:.3f} -> "
+                    f"{before + med.mean():.3f} (rises in {np.mean(med > 1e-12):.1%})"
+                )
+        print(f"  strategic no, weakest:            {mean_ci(strategic_no(name, n, seed))}")
+        print(f"  nbs_full scorecard:               {scorecard(name, n, seed)}\n")
+
+
+if __name__ == "__main__":
+    main()
