@@ -185,7 +185,10 @@ def _take(tree, idx):
 
 
 def _per_program(v: Tensor, how) -> Tensor:
-    return how(v.reshape(len(v), -1), dim=1)
+    flat = v.reshape(len(v), -1)
+    if flat.shape[1] == 0:  # an empty row group (a scenario whose only issue is a burden)
+        return flat.new_zeros(len(v))
+    return how(flat, dim=1)
 
 
 class _Iterate:

@@ -155,6 +155,8 @@ def test_scenario_is_frozen():
         ({"render_mode": "video"}, r"render_mode = 'video'.*ansi"),
         ({"action_mode": "hybrid"}, r"action_mode = 'hybrid'.*discrete"),
         ({"max_cycles": 0}, r"max_cycles = 0"),
+        ({"max_cycles": True}, r"max_cycles = True"),
+        ({"flat_obs": "no"}, r"flat_obs = 'no'.*True or False"),
     ],
 )
 def test_bad_env_arguments(kwargs, match):
@@ -176,6 +178,58 @@ def test_action_outside_the_space_names_the_agent_and_the_action():
     del actions["mediator"]
     with pytest.raises(ValueError, match=r"no action given for agents \['mediator'\]"):
         env.step(actions)
+
+
+def test_action_errors_name_the_culprit_only():
+    env = negenv.parallel_env("multilateral_5")
+    with pytest.raises(RuntimeError, match=r"before reset\(\)"):
+        env.step({})
+    env.reset(seed=0)
+    actions = {a: env.action_space(a).sample() for a in env.agents}
+    actions["party_2"] = actions["party_2"][None]  # one agent's action has an extra axis
+    with pytest.raises(ValueError, match=r"of agent 'party_2' is outside") as err:
+        env.step(actions)
+    assert "party_1" not in str(err.value)
+    actions["party_2"] = env.action_space("party_2").sample()
+    actions["party_9"] = actions["party_2"]
+    with pytest.raises(ValueError, match=r"unknown agents \['party_9'\]"):
+        env.step(actions)
+
+
+def test_numpy_numbers_are_accepted_for_number_fields():
+    sc = from_dict({"n_parties": np.int64(3), "discount": np.float32(0.9)})
+    assert sc.n_parties == 3 and negenv.parallel_env(sc).reset(seed=0)
+
+
+def test_yaml_whose_top_level_is_not_a_mapping_is_a_scenario_error(tmp_path):
+    path = tmp_path / "list.yaml"
+    path.write_text("- n_parties: 3\n")
+    with pytest.raises(ScenarioError, match=r"list.yaml.*holds a list.*mapping"):
+        load(str(path))
+
+
+def test_truncation_pays_the_mediator_its_objective_so_far():
+    from agents import act, registry
+
+    # weight 1 on agreement: the objective so far is at least 1 once a text is in force
+    env = negenv.parallel_env(
+        "multilateral_5", max_cycles=4, mediator__information="exact", objective__agreement=1.0
+    )
+    policies = registry.population("threshold", env)
+    policies["mediator"] = registry.mediator("nbs_full").build(env)
+    for seed in range(30):
+        obs, _ = env.reset(seed=seed)
+        paid = []
+        while env.agents:
+            obs, rewards, _, truncs, _ = env.step(act(policies, obs))
+            paid.append(rewards["mediator"])
+        if env.outcome["status"] == "truncated" and env.outcome["agreed_round"] >= 0:
+            break
+    else:
+        raise AssertionError("no truncated agreement in 30 episodes")
+    assert paid[:-1] == [0.0] * (len(paid) - 1) and paid[-1] >= 1.0
+    assert sum(paid) == pytest.approx(env.outcome["mediator_utility"])
+    assert 0 < env.outcome["stages_completed"] < env.scenario.implementation.n_stages
 
 
 def test_continuous_action_out_of_range_is_refused():
