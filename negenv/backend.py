@@ -75,6 +75,7 @@ def _torch_namespace() -> SimpleNamespace:
         broadcast_to=torch.broadcast_to,
         cumulative_sum=lambda x, axis=None: torch.cumsum(x, dim=axis),
         flip=lambda x, axis=None: torch.flip(x, dims=(axis,)),
+        clip=lambda x, low, high: torch.clamp(x, low, high),
         zeros=torch.zeros,
         zeros_like=torch.zeros_like,
         arange=torch.arange,

@@ -433,24 +433,24 @@ def _enter_into_force(sc: Scenario, s: State, in_force: Array, u: Array) -> Stat
 
 
 def _exclusive_sums(v: Array) -> Array:
-    """Sum over the other parties j != i along axis 1, without subtracting v_i from a total
-    (in float32, ``1 - p_i`` of a near-dominant party cancels to zero)."""
+    """Sums over the other parties j != i along axis 1 of v (B, N, F), without subtracting
+    v_i from a total (in float32, ``1 - p_i`` of a near-dominant party cancels to zero):
+    exclusive prefix sums from both ends, in one cumulative sum."""
     xp = namespace(v)
-    zero = v[:, :1] * 0.0
-    before = xp.concat([zero, xp.cumulative_sum(v, axis=1)[:, :-1]], axis=1)
-    rev = xp.flip(v, axis=1)
-    after = xp.flip(xp.concat([zero, xp.cumulative_sum(rev, axis=1)[:, :-1]], axis=1), axis=1)
-    return before + after
+    m = v.shape[-1]
+    both = xp.cumulative_sum(xp.concat([v, xp.flip(v, axis=1)], axis=-1), axis=1)
+    shifted = xp.concat([both[:, :1] * 0.0, both[:, :-1]], axis=1)
+    return shifted[..., :m] + xp.flip(shifted[..., m:], axis=1)
 
 
-def _victim_shares(power: Array, *flags: Array) -> list[Array]:
-    """For each flag (B, N): the power share of the *other* parties that raised it, over the
-    others' powers, in [0, 1]."""
+def _victim_shares(power: Array, flags: Array) -> Array:
+    """(B, N, F): for each flag (B, N, F), the power share of the *other* parties that raised
+    it, over the others' powers, in [0, 1]."""
     xp = namespace(power)
-    stacked = xp.stack([power] + [xp.where(f, power, 0.0) for f in flags], axis=2)
+    p = power[..., None]
+    stacked = xp.concat([p, xp.where(flags, p, 0.0)], axis=-1)
     others = _exclusive_sums(stacked)
-    den = xp.maximum(others[..., 0], 1e-30)
-    return [xp.minimum(others[..., j + 1] / den, 1.0) for j in range(len(flags))]
+    return xp.minimum(others[..., 1:] / xp.maximum(others[..., :1], 1e-30), 1.0)
 
 
 def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -> State:
@@ -468,7 +468,8 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     defect = a.defect & col
     detected = defect & (noise.detect < s.agreed_monitoring[:, None])
     hidden = defect & ~detected
-    any_share, detected_share, hidden_share = _victim_shares(s.power, defect, detected, hidden)
+    shares = _victim_shares(s.power, xp.stack([defect, detected, hidden], axis=2))
+    any_share, detected_share, hidden_share = shares[..., 0], shares[..., 1], shares[..., 2]
     lever = (n * s.power) ** im.leverage * (1.0 + im.holdout_temptation * xp.astype(s.holdout, dt))
     gain = xp.where(defect, xp.minimum(im.temptation * lever, 1.0) * s.stage_concession, 0.0)
     victim = im.victim_loss * s.stage_value

@@ -1,9 +1,12 @@
 """Observations and the global state vector, batch-first, laid out by :mod:`negenv.layout`.
 
 Every feature lies in [-1, 1] by construction: shares and levels are already in [0, 1],
-counts are divided by their largest possible value, votes and demands are signed. The
-vectors are still clipped to [-1, 1] at the end, so that rounding (float32 mixes of demand
-signals, say) never leaves the observation space by an ulp.
+counts are divided by their largest possible value, votes and demands are signed. The few
+features that rounding could push past a bound by an ulp are clipped where they are computed
+(the worth of the standing text here, coalition-mixed demand signals in the rules), so the
+observation space holds in float32 and float64 without a pass over whole observations (which
+would cost a tenth of a batched step). A float64 value in [-1, 1] stays there when cast to
+float32.
 """
 
 from __future__ import annotations
@@ -82,24 +85,23 @@ def observations(
         demands = demands * party_static[:, :, :n, None]  # one-hot self: own row only
     demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
-    own = xp.stack([s.power, s.batna, worth(sc, u, s.batna, s.round)], axis=2)
+    own = _clip(xp.stack([s.power, s.batna, worth(sc, u, s.batna, s.round)], axis=2))
     parts = [party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1]))]
     parts.append(demands)
     context = _context(sc, s) if lay.context else None
     if context is not None:
         parts.append(xp.broadcast_to(context[:, None, :], (b, n, CONTEXT_SIZE)))
-    party = _clip(xp.concat(parts, axis=2))
+    party = xp.concat(parts, axis=2)
     if not lay.mediated:
         return party, None
     med = [public, xp.reshape(s.demands, (b, n * k)), mediator_static]
     if context is not None:
         med.append(context)
-    return party, _clip(xp.concat(med, axis=1))
+    return party, xp.concat(med, axis=1)
 
 
 def _clip(x: Array) -> Array:
-    xp = namespace(x)
-    return xp.minimum(xp.maximum(x, -1.0), 1.0)
+    return namespace(x).clip(x, -1.0, 1.0)
 
 
 def context_features(sc: Scenario) -> list[float]:

@@ -19,16 +19,9 @@ Array = Any
 BATNA_MAX = 0.95
 
 # counters of the reset draws; step t uses counter t >= 0
-_POWER, _IDEAL, _WEIGHT, _BATNA, _SEEN, _RISK, _CREDIBILITY, _RECOGNISE = (
-    -1,
-    -2,
-    -3,
-    -4,
-    -5,
-    -6,
-    -7,
-    -9,
-)
+# (one draw serves BATNA and risk noise, one the first proposer and kappa_0: every draw is a
+# dozen tensor ops, and the batched env draws types whenever an episode resets)
+_POWER, _IDEAL, _WEIGHT, _NOISE, _SEEN, _RECOGNISE = -1, -2, -3, -4, -5, -9
 
 
 @dataclass(frozen=True)
@@ -84,22 +77,22 @@ def sample_types(sc: Scenario, key: Array, dtype: Any = None) -> TypeDraw:
     else:
         weight = rng.dirichlet(key, _WEIGHT, t.weight_concentration, (n, k), dtype)
     batna = t.batna_base + t.batna_slope * power
-    if t.batna_noise > 0:
-        batna = batna + t.batna_noise * rng.normal(key, _BATNA, (n,), dtype)
-    batna = xp.minimum(xp.maximum(batna, 0.0), BATNA_MAX)
     risk = t.risk_base - t.risk_slope * power
-    if t.risk_noise > 0:
-        risk = risk + t.risk_noise * rng.normal(key, _RISK, (n,), dtype)
+    if t.batna_noise > 0 or t.risk_noise > 0:
+        z = rng.normal(key, _NOISE, (2 * n,), dtype)
+        batna = batna + t.batna_noise * z[:, :n]
+        risk = risk + t.risk_noise * z[:, n:]
+    batna = xp.minimum(xp.maximum(batna, 0.0), BATNA_MAX)
     risk = xp.minimum(xp.maximum(risk, 0.0), 1.0)
     cap = power**t.capability_exponent
     cap = cap / xp.sum(cap, axis=1, keepdims=True)
     if sc.burden_issue:
         ideal = _burden_ideal(xp, ideal, cap)
     low, high = sc.mediator.credibility
-    credibility = low + (high - low) * rng.uniform(key, _CREDIBILITY, 1, dtype)[:, 0]
+    u = rng.uniform(key, _RECOGNISE, 2, dtype)
+    credibility = low + (high - low) * u[:, 1]
     seen = _mediator_view(sc, key, ideal, weight, batna, risk)
-    recognise = rng.uniform(key, _RECOGNISE, 1, dtype)[:, 0]
-    return TypeDraw(power, ideal, weight, batna, risk, cap, credibility, *seen, recognise)
+    return TypeDraw(power, ideal, weight, batna, risk, cap, credibility, *seen, u[:, 0])
 
 
 def _burden_ideal(xp: Any, ideal: Array, cap: Array) -> Array:

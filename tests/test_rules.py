@@ -159,8 +159,8 @@ def test_shock_raises_power_and_batna():
 
 def test_victim_shares_stay_exact_for_a_near_dominant_party_in_float32():
     power = np.array([[1.0, 1e-9, 1e-9]], dtype=np.float32)  # 1 - p_0 rounds to 0
-    flags = np.array([[False, True, False]])
-    (share,) = core._victim_shares(power, flags)
+    flags = np.array([[[False], [True], [False]]])
+    share = core._victim_shares(power, flags)[..., 0]
     assert share.dtype == np.float32
     assert share[0] == approx([0.5, 0.0, 1e-9], abs=1e-6)  # 1e-9 of 2e-9 for party 0
     assert np.all((share >= 0) & (share <= 1))
@@ -420,3 +420,30 @@ def test_outvoted_party_becomes_a_holdout():
     s = kit.start(sc)
     s2, _, _ = step(sc, s, kit.actions(sc, s, vote=[1, 1, 0]), kit.noise(3))
     assert s2.holdout[0].tolist() == [False, False, True]
+
+
+def test_proposals_are_absolute_levels_on_the_grid():
+    from negenv.actions import ActionCodec
+
+    sc = kit.scenario(proposal_levels=21)
+    s = kit.start(sc, 0)
+    codec = ActionCodec(sc)
+    party = np.array([[[0, 0, 0, 1], [0, 0, 0, 1]]])
+    a = codec.decode(s, party, np.array([[7, 2, 4]]))  # level 7, guarantee to party_1, m 1
+    assert a.med_proposal[0] == approx([0.35]) and a.med_monitoring[0] == approx(1.0)
+    s2, _, _ = step(sc, s, a, kit.noise(2))
+    assert s2.proposal[0] == approx([0.35])  # posted in one round from anywhere on the grid
+    # round 0 masks the accept vote; from round 1 both votes are allowed
+    masks = codec.masks(s)[0][0]
+    assert masks[:, :2].tolist() == [[1, 0], [1, 0]]
+    assert codec.masks(s2)[0][0][:, :2].tolist() == [[1, 1], [1, 1]]
+    alt = kit.scenario(protocol="alternating_offers", proposal_levels=11)
+    t = kit.start(alt, 0).replace(proposer=np.array([1]))
+    alt_codec = ActionCodec(alt)
+    levels = np.array(
+        [[[0, 0, 0, 1, 3], [0, 0, 0, 1, 8]]]
+    )  # vote, comply, coalition, demand, level
+    t2, _, _ = step(alt, t, alt_codec.decode(t, levels, None), kit.noise(2))
+    assert t2.proposal[0] == approx([0.8])  # the recognised proposer's level 8 of 11
+    proposer_mask = alt_codec.masks(t)[0][0]
+    assert proposer_mask[1, -11:].sum() == 11 and proposer_mask[0, -11:].tolist() == [1] + [0] * 10
