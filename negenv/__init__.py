@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from negenv.adapters.gymnasium import register_builtin as _register_gymnasium
 from negenv.env import NegotiationEnv, env, parallel_env
 from negenv.registry import register_builtin
 from negenv.scenario import Scenario, ScenarioError, builtin_names, load
@@ -9,6 +10,7 @@ from negenv.scenario import Scenario, ScenarioError, builtin_names, load
 __version__ = "0.1.0"
 
 register_builtin()
+_register_gymnasium()
 
 __all__ = [
     "NegotiationEnv",

@@ -1,0 +1,80 @@
+"""The single-agent gymnasium views: checkers, registry, same episodes, SB3 integration."""
+
+from __future__ import annotations
+
+import gymnasium
+import numpy as np
+import pytest
+from gymnasium.utils.env_checker import check_env
+
+import negenv
+from agents import act, registry
+from negenv.adapters.gymnasium import MediatorEnv, PartyEnv, env_ids
+
+MEDIATED = [n for n in negenv.builtin_names() if negenv.load(n).mediated]
+
+
+@pytest.mark.parametrize("name", negenv.builtin_names())
+def test_views_pass_gymnasium_and_sb3_checkers(name):
+    from stable_baselines3.common.env_checker import check_env as sb3_check
+
+    mediator_id, party_id = env_ids(name)
+    views = [gymnasium.make(party_id, seat=1)]
+    if name in MEDIATED:
+        views.append(gymnasium.make(mediator_id, population="mixed"))
+    for view in views:
+        check_env(view.unwrapped, skip_render_check=True)
+        sb3_check(view.unwrapped, warn=False)
+
+
+def test_mediator_view_plays_the_pettingzoo_episode():
+    view = MediatorEnv("lilliput", population="mixed")
+    env = negenv.parallel_env("lilliput")
+    parties = registry.population("mixed", env)
+    mediator = registry.mediator("nbs_signals").build(env)
+    for seed in (0, 1):
+        obs, info = view.reset(seed=seed)
+        pz_obs, _ = env.reset(seed=seed)
+        total, pz_total, done = 0.0, 0.0, False
+        while not done:
+            np.testing.assert_array_equal(obs, pz_obs["mediator"]["observation"])
+            assert np.array_equal(view.action_masks(), pz_obs["mediator"]["action_mask"] == 1)
+            a = mediator.act(obs[None], info["action_mask"][None])[0]
+            obs, r, term, trunc, info = view.step(a)
+            own = {p: pz_obs[p] for p in env.parties}
+            pz_obs, rewards, *_ = env.step({**act(parties, own), "mediator": a})
+            total, pz_total, done = total + r, pz_total + rewards["mediator"], term or trunc
+        assert total == pz_total and not env.agents
+
+
+def test_views_refuse_bad_arguments_and_finished_episodes():
+    with pytest.raises(negenv.ScenarioError, match="no mediator"):
+        MediatorEnv("rubinstein")
+    with pytest.raises(ValueError, match=r"seat = 5 is invalid"):
+        PartyEnv("bilateral_asymmetric", seat=5)
+    with pytest.raises(ValueError, match="unknown population 'crowd'"):
+        MediatorEnv("multilateral_5", population="crowd")
+    view = PartyEnv("multilateral_5", max_cycles=2)
+    view.reset(seed=0)
+    view.step(view.action_space.sample(view.action_masks().astype(np.int8)))
+    *_, term, trunc, _ = view.step(view.action_space.sample(view.action_masks().astype(np.int8)))
+    assert trunc and not term
+    with pytest.raises(RuntimeError, match="finished episode"):
+        view.step(view.action_space.sample())
+
+
+def test_maskable_ppo_learns_through_the_mediator_view_without_illegal_actions():
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    torch.set_num_threads(1)
+    view = gymnasium.make("negenv/Mediator-bilateral_asymmetric-v0", max_cycles=30)
+    model = MaskablePPO("MlpPolicy", view, n_steps=64, batch_size=32, n_epochs=1, seed=0)
+    model.learn(128)
+    obs, info = view.reset(seed=3)
+    done = False
+    while not done:
+        action, _ = model.predict(obs, action_masks=view.unwrapped.action_masks())
+        obs, _, term, trunc, info = view.step(action)
+        assert info["illegal_action"] == 0
+        done = term or trunc
