@@ -1,0 +1,122 @@
+"""DESIGN.md section 8, properties 7-10 and the strategic no vote: credibility, coalition timing,
+calibration of the full-information NBS mediator, the Rubinstein profile. See property_kit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import negenv
+from agents import registry
+from agents.deviations import Deviation, StrategicNo, paired
+from negenv import core, rollout
+from negenv.randomness import draw_noise
+from negenv.scenario import with_overrides
+from negenv.vector import VectorNegotiationEnv
+from tests.property_kit import (
+    MEDIATED,
+    SubgamePerfect,
+    setup,
+)
+
+# ------------------------------------------------------------------------- 7: credibility
+
+
+@pytest.mark.parametrize("mediator", ["nbs_full", "split"])
+@pytest.mark.parametrize("name", MEDIATED)
+def test_credibility_moves_only_on_refused_claims_on_existing_cover(name, mediator):
+    sc = negenv.load(name)
+    spec = registry.mediator(mediator)
+    sc = with_overrides(sc, spec.overrides) if spec.overrides else sc
+    env = negenv.parallel_env(sc)
+    policies = registry.population("opportunistic", env) | {"mediator": spec.build(env)}
+    rec = rollout.run(sc, policies, 600, seed=2)
+    refused = rec["claims_refused"].sum(axis=1)
+    want = np.maximum(rec["credibility_initial"] - sc.mediator.credibility_loss * refused, 0)
+    np.testing.assert_allclose(rec["credibility"], want, atol=1e-9)
+    claimed = rec["guarantees_paid"].sum(1) > 0
+    if mediator == "split":  # no guarantee is ever given: nothing to refuse
+        assert refused.sum() == 0 and np.all(rec["credibility"] == rec["credibility_initial"])
+    else:
+        assert refused.sum() > 0 and claimed.any()
+
+
+# -------------------------------------------------------------------------- 8: coalitions
+
+
+def test_a_coalition_declared_in_a_round_does_not_change_that_rounds_vote():
+    sc = negenv.load("lilliput")
+    env = VectorNegotiationEnv(sc, num_envs=2000, dtype=torch.float64, check_actions=False)
+    env.reset(seed=4)
+    gen = torch.Generator().manual_seed(1)
+    changed = 0
+    for _ in range(12):
+        s = env.state
+        acts = {}
+        for role in env.roles:
+            low, high = env.action_bounds(role)
+            u = torch.rand(env.action_shape(role), generator=gen)
+            acts[role] = (low + (u * (high - low + 1)).floor().long()).clamp(max=high)
+        keep = acts["party"].clone()
+        keep[..., 2] = 0  # no declaration
+        noise = draw_noise(s.key, s.clock, sc.n_parties, s.trust.dtype)
+        outs = [
+            core.step_state(sc, s, env.codec.decode(s, a, acts["mediator"]), noise)[0]
+            for a in (acts["party"], keep)
+        ]
+        for field in ("agreed_round", "votes", "phase", "ratification_failures", "holdout"):
+            assert torch.equal(getattr(outs[0], field), getattr(outs[1], field)), field
+        changed += int((outs[0].coalition != outs[1].coalition).any(1).sum())
+        env.step(acts)
+    assert changed > 1000  # declarations did change memberships, for the next round
+
+
+# ----------------------------------------------------------------------- 9: calibration
+
+
+@pytest.mark.parametrize("name", ["multilateral_5", "lilliput"])
+def test_full_information_nbs_mediator_is_calibrated(name):
+    from negenv.evaluate import run, unmediated
+    from negenv.metrics import episode_metrics
+
+    sc = negenv.load(name)
+    rec = run(sc, "nbs_full", "threshold", 600, seed=7)
+    nwr = episode_metrics(rec, sc)["nash_welfare_ratio"]
+    assert np.nanmean(nwr) >= 0.9 and np.mean(rec["mediator_utility"] <= 1e-12) < 0.05
+    # against end-game defectors, mediation (with deterrent monitoring) lifts the ratio far
+    # above the unmediated protocol
+    _, env, policies = setup(name, 2, "exploiters")
+    guarded = rollout.run(env.scenario, policies, 600, seed=7)
+    alone = run(sc, None, "exploiters", 600, seed=7)
+    lifted = np.nanmean(episode_metrics(guarded, env.scenario)["nash_welfare_ratio"])
+    base = np.nanmean(episode_metrics(alone, unmediated(sc))["nash_welfare_ratio"])
+    assert lifted > base + 0.2, (lifted, base)
+
+
+# ------------------------------------------------------------------------ 10: rubinstein
+
+
+@pytest.mark.parametrize("delta", [0.5, 0.8, 0.9, 0.95])
+def test_rubinstein_subgame_perfect_profile_gives_the_first_proposer_its_share(delta):
+    env = negenv.parallel_env("rubinstein", discount=delta)
+    grid = np.linspace(0, 1, env.scenario.proposal_levels)
+    share = grid[np.argmin(np.abs(grid - 1 / (1 + delta)))]
+    party = SubgamePerfect(env.layout, share)
+    rec = rollout.run(env.scenario, dict.fromkeys(env.parties, party), 50, backend="pettingzoo")
+    assert np.all(rec["agreed_round"] == 1)  # posted in round 0, accepted at the first vote
+    np.testing.assert_allclose(rec["agreement"][:, 0], share)
+    np.testing.assert_allclose(rec["utility"], [[delta * share, delta * (1 - share)]] * 50)
+    assert abs(share - 1 / (1 + delta)) <= 0.5 / (env.scenario.proposal_levels - 1) + 1e-12
+
+
+@pytest.mark.parametrize("name", ["multilateral_5", "lilliput", "burden_sharing"])
+def test_strategic_no_vote_gains_exactly_nothing(name):
+    # the weakest party votes no whenever the text passes without it, then defects once
+    sc, env, policies = setup(name, 0)
+    s = sc.implementation.n_stages
+    once = Deviation(policies["party_0"], env.layout, s, "weakest", (1,))
+    both = {**policies, **dict.fromkeys(env.parties, once)}
+    base, alt = paired(sc, both, {}, 600, 0, StrategicNo(sc, "weakest"))
+    assert (alt["holdout"] & ~base["holdout"]).sum() > 20  # it did vote no
+    np.testing.assert_array_equal(alt["utility"], base["utility"])
