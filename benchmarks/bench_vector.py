@@ -73,8 +73,31 @@ def masked(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator) -> dict:
     return acts
 
 
+def accepting(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator) -> dict:
+    """A fixed policy: the first allowed option of every component, except that parties
+    accept whenever they may vote. Its episodes do not depend on how random texts fare, so
+    two versions of the rules can be timed on the same kind of work."""
+    acts = {}
+    for role in venv.roles:
+        nvec = venv.layout.party_nvec if role == "party" else venv.layout.mediator_nvec
+        segs = torch.split(obs[role]["action_mask"], list(nvec), -1)
+        cols = [seg.argmax(-1) for seg in segs]
+        if role == "party":
+            cols[0] = segs[0][..., 1].long()
+        acts[role] = torch.stack(cols, -1)
+    return acts
+
+
+POLICIES = {"random": masked, "accepting": accepting}
+
+
 def measure_vector(
-    name: str, b: int, device: torch.device, seconds: float, compile: bool = False
+    name: str,
+    b: int,
+    device: torch.device,
+    seconds: float,
+    compile: bool = False,
+    policy: str = "random",
 ) -> tuple[float, int]:
     if compile:
         torch._dynamo.reset()  # a fresh compile per size: torch caps recompiles per function
@@ -83,12 +106,13 @@ def measure_vector(
     )
     obs = venv.reset(seed=0)
     gen = torch.Generator(device=device).manual_seed(0)
+    act = POLICIES[policy]
     for _ in range(3):  # warm-up: compiles on the first step when asked
-        obs, *_ = venv.step(masked(venv, obs, gen))
+        obs, *_ = venv.step(act(venv, obs, gen))
     agents = venv.layout.n + (1 if venv.scenario.mediated else 0)
     steps, timed, wall = 0, 0.0, time.perf_counter()
     while time.perf_counter() - wall < seconds or steps < 3:
-        acts = masked(venv, obs, gen)
+        acts = act(venv, obs, gen)
         sync(device)
         t0 = time.perf_counter()
         obs, *_ = venv.step(acts)
@@ -175,6 +199,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="*", default=[1, 256, 4096, 16384])
     parser.add_argument("--scenarios", nargs="*", default=["multilateral_5", "lilliput"])
     parser.add_argument("--breakdown", action="store_true", help="time the parts of a step")
+    parser.add_argument(
+        "--policy",
+        choices=sorted(POLICIES),
+        default="random",
+        help="random masked actions, or a fixed accepting policy (comparable across rules)",
+    )
     parser.add_argument("--compile", action="store_true", help="the env with compile=True")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -193,7 +223,7 @@ def main() -> None:
             f"{'bytes/env':>11}"
         )
         for b in args.sizes:
-            rate, nbytes = measure_vector(name, b, device, args.seconds, args.compile)
+            rate, nbytes = measure_vector(name, b, device, args.seconds, args.compile, args.policy)
             ref = measure_reference(b, agents, sc.n_issues, device, args.seconds)
             print(f"{b:>9}{rate:>15,.0f}{rate / ref:>13.2f}{rate / pz:>14.1f}{nbytes:>11}")
         if args.breakdown:
