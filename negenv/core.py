@@ -460,8 +460,9 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     stage concession; every other party loses ``l`` times its stage value times the power
     share of the defectors among the others. Monitoring detects a defection at once with
     probability m (the defector pays ``sanction + sanction_rate * gain``, burned); an
-    undetected one becomes known a stage later, or at the end. Victims claim every known
-    defection's loss from their cover; :func:`_settle_claims`, then :func:`_trust_and_end`.
+    undetected one becomes known a stage later, or at the end. :func:`_trust_and_end` moves
+    trust and decides collapse; victims then claim every defection known by now from their
+    cover (:func:`_settle_claims`).
     """
     xp = namespace(s.trust)
     im, n, col, dt = sc.implementation, sc.n_parties, active[:, None], s.trust.dtype

@@ -101,7 +101,8 @@ class NegotiationEnv(ParallelEnv):
     | ideals, weights, batnas, risks (mediator) | 2NK+2N | party types: exact, noisy or zeros |
     | context (``observe_context``) | 16 | scenario constants in [0, 1] (``context_features``) |
 
-    Every feature lies in [-1, 1] in float32 and float64 (clipped after rounding).
+    Every feature lies in [-1, 1] in float32 and float64 (those rounding could push out are
+    clipped where they are computed).
 
     ``state()`` concatenates the public slices, every private type, the signals, the agreement
     and the guarantee cover left, in ``Box(-1, 1)``.
