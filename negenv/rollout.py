@@ -44,6 +44,7 @@ def run(
     batch_size: int = 16384,
     hook: Callable[[Any, dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
     dtype: torch.dtype = torch.float64,
+    action_mode: str = "discrete",
 ) -> Records:
     """Outcome records (batched, episode order) of ``episodes`` episodes of ``sc``.
 
@@ -56,6 +57,7 @@ def run(
             (vector backend only): oracles and paired deviations that read the env's state.
         dtype: float dtype of the batched env (float64, the default, plays the PettingZoo
             env's episodes; float32 is the fast training dtype).
+        action_mode: ``"discrete"`` or ``"continuous"``; the policies act in that mode.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend = {backend!r} is invalid; choose one of {BACKENDS}")
@@ -68,20 +70,28 @@ def run(
     if backend == "pettingzoo":
         if hook is not None:
             raise ValueError("hook is supported on the vector backend only")
-        return _run_pettingzoo(sc, policies, episodes, seed, progress)
+        return _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode)
     chunks = [
         _run_vector(
-            sc, policies, min(batch_size, episodes - first), seed, first, progress, hook, dtype
+            sc,
+            policies,
+            min(batch_size, episodes - first),
+            seed,
+            first,
+            progress,
+            hook,
+            dtype,
+            action_mode,
         )
         for first in range(0, episodes, batch_size)
     ]
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
-def _run_pettingzoo(sc, policies, episodes, seed, progress) -> Records:
+def _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode) -> Records:
     from agents import act
 
-    env = NegotiationEnv(sc)
+    env = NegotiationEnv(sc, action_mode=action_mode)
     records = []
     for key in keys(seed, episodes):
         obs, _ = env.reset(options={"key": int(key)})
@@ -100,10 +110,15 @@ def _seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any
     return list(groups.values())
 
 
-def _run_vector(sc, policies, episodes, seed, first_slot, progress, hook, dtype) -> Records:
+def _run_vector(
+    sc, policies, episodes, seed, first_slot, progress, hook, dtype, action_mode
+) -> Records:
     from negenv.vector import VectorNegotiationEnv
 
-    env = VectorNegotiationEnv(sc, num_envs=episodes, dtype=dtype, check_actions=False)
+    env = VectorNegotiationEnv(
+        sc, num_envs=episodes, dtype=dtype, check_actions=False, action_mode=action_mode
+    )
+    numbers = np.int64 if action_mode == "discrete" else np.float32
     groups = _seat_groups(policies, party_names(sc.n_parties))
     obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
@@ -111,18 +126,18 @@ def _run_vector(sc, policies, episodes, seed, first_slot, progress, hook, dtype)
     while first.any():
         po = obs["party"]["observation"].numpy().astype(np.float32)
         pm = obs["party"]["action_mask"].numpy()
-        party = np.empty((episodes, *env.action_shape("party")[1:]), dtype=np.int64)
+        party = np.empty((episodes, *env.action_shape("party")[1:]), dtype=numbers)
         for policy, seats in groups:
             rows = policy.act(
                 po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
             )
             party[:, seats] = rows.reshape(episodes, len(seats), -1)
-        actions = {"party": torch.from_numpy(party)}
+        want = torch.int64 if action_mode == "discrete" else dtype
+        actions = {"party": torch.from_numpy(party).to(want)}
         if "mediator" in obs:
             mo = obs["mediator"]["observation"].numpy().astype(np.float32)
-            actions["mediator"] = torch.from_numpy(
-                np.asarray(policies[MEDIATOR].act(mo, obs["mediator"]["action_mask"].numpy()))
-            )
+            med = policies[MEDIATOR].act(mo, obs["mediator"]["action_mask"].numpy())
+            actions["mediator"] = torch.as_tensor(np.asarray(med)).to(want)
         if hook is not None:
             actions = hook(env, actions)
         obs, _, _, _, info = env.step(actions)

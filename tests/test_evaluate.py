@@ -10,7 +10,7 @@ import pytest
 
 import negenv
 from agents import registry
-from negenv import evaluate
+from negenv import evaluate, rollout
 
 
 def test_evaluate_command_writes_a_report_that_parses(tmp_path):
@@ -192,3 +192,18 @@ def test_scenarios_with_their_own_metrics_share_one_report(tmp_path):
     assert burden["bilateral_asymmetric"] == "" and burden["burden_sharing"] != ""
     stat = summary["mediators"]["split"]["burden_proportionality"]
     assert 0.0 <= stat["low"] <= stat["mean"] <= stat["high"] <= 1.0
+
+
+def test_rollout_in_continuous_mode_plays_the_same_episodes_on_both_backends():
+    class Steady:  # deterministic Box actions: 0.6 while voting is allowed (accept), else 0.4
+        def act(self, obs, mask):
+            return np.full((len(obs), mask.shape[1]), 0.4, dtype=np.float32) + 0.2 * mask[:, :1]
+
+    sc = negenv.load("multilateral_5")
+    env = negenv.parallel_env(sc)
+    policies = {**dict.fromkeys(env.parties, Steady()), "mediator": Steady()}
+    vec = rollout.run(sc, policies, 12, seed=2, action_mode="continuous")
+    one = rollout.run(sc, policies, 12, seed=2, backend="pettingzoo", action_mode="continuous")
+    assert (vec["agreed_round"] >= 0).any()
+    np.testing.assert_allclose(vec["utility"], one["utility"], atol=1e-9)
+    np.testing.assert_array_equal(vec["status"], one["status"])

@@ -50,30 +50,7 @@ def complied_runs(name: str, mode: str, dtype: torch.dtype):
         policies = {a: Complying(env, a, rng) for a in env.parties}
         if sc.mediated:
             policies["mediator"] = RandomPolicy(env.action_space("mediator"), rng)
-    if mode == "continuous":
-        return sc, _continuous_run(sc, policies, dtype)
-    return sc, rollout.run(sc, policies, EPISODES, seed=3, dtype=dtype)
-
-
-def _continuous_run(sc, policies, dtype):
-    env = VectorNegotiationEnv(sc, num_envs=EPISODES, action_mode="continuous", dtype=dtype)
-    obs = env.reset(seed=3)
-    records, first = [], np.ones(EPISODES, bool)
-    while first.any():
-        po = obs["party"]["observation"].numpy().astype(np.float32)
-        pm = obs["party"]["action_mask"].numpy()
-        acts = policies["party_0"].act(po.reshape(-1, po.shape[2]), pm.reshape(-1, pm.shape[2]))
-        actions = {"party": torch.as_tensor(acts.reshape(EPISODES, sc.n_parties, -1), dtype=dtype)}
-        if "mediator" in obs:
-            mo = obs["mediator"]["observation"].numpy()
-            med = policies["mediator"].act(mo, obs["mediator"]["action_mask"].numpy())
-            actions["mediator"] = torch.as_tensor(med, dtype=dtype)
-        obs, _, _, _, info = env.step(actions)
-        if "outcome" in info:
-            keep = first[info["outcome"]["slot"]]
-            records.append({k: v[keep] for k, v in info["outcome"].items()})
-            first[info["outcome"]["slot"][keep]] = False
-    return {k: np.concatenate([r[k] for r in records]) for k in records[0]}
+    return sc, rollout.run(sc, policies, EPISODES, seed=3, dtype=dtype, action_mode=mode)
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32])
