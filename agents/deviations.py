@@ -125,6 +125,62 @@ def paired(
     return base, rollout.run(sc, {**policies, **deviants}, episodes, seed, hook=hook)
 
 
+def pinned_setup(name: str, level: int = 0, population: str = "threshold"):
+    """Scenario, env and policies of a paired check: a party ``population`` of
+    :mod:`agents.registry` and, in a mediated scenario, ``nbs_full`` (the NBS of the exact
+    types, guarantees round-robin) with its monitoring pinned at level index ``level`` (-1:
+    the top level)."""
+    import negenv
+    from agents import registry
+    from negenv.scenario import with_overrides
+
+    sc = negenv.load(name)
+    spec = registry.mediator("nbs_full") if sc.mediated else None
+    if spec:
+        sc = with_overrides(sc, spec.overrides)
+    env = negenv.parallel_env(sc)
+    policies = registry.population(population, env)
+    if spec:
+        top = env.layout.monitoring_levels - 1
+        pinned = top if level == -1 else level
+        policies["mediator"] = FixedMonitoring(spec.build(env), env.layout, pinned)
+    return sc, env, policies
+
+
+def deviate(
+    name: str,
+    level: int,
+    who: str | int,
+    stages: tuple[int, ...],
+    population: str = "threshold",
+    episodes: int = 600,
+    seed: int = 0,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray], Scenario]:
+    """Paired records of :func:`pinned_setup` without and with the ``who`` parties defecting
+    at ``stages``; every seat keeps its own behaviour otherwise. Returns (base, alt, sc)."""
+    sc, env, policies = pinned_setup(name, level, population)
+    n_stages = sc.implementation.n_stages
+    wrapped: dict[int, Deviation] = {}  # one wrapper per policy object: seats still batch
+    for p in env.parties:
+        base = policies[p]
+        wrapped.setdefault(id(base), Deviation(base, env.layout, n_stages, who, tuple(stages)))
+    devs = {p: wrapped[id(policies[p])] for p in env.parties}
+    return (*paired(sc, policies, devs, episodes, seed), sc)
+
+
+def strategic_no(
+    name: str, who: str | int = "weakest", episodes: int = 600, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """Paired records of :func:`pinned_setup` (monitoring 0) in which the ``who`` party
+    defects at stage 1, truthful in ``base`` and voting no whenever the text passes without
+    it in ``alt`` (:class:`StrategicNo`)."""
+    sc, env, policies = pinned_setup(name, 0)
+    n_stages = sc.implementation.n_stages
+    once = Deviation(policies["party_0"], env.layout, n_stages, who, (1,) if n_stages else ())
+    both = {**policies, **dict.fromkeys(env.parties, once)}
+    return paired(sc, both, {}, episodes, seed, StrategicNo(sc, who))
+
+
 def deviator_mask(records: dict[str, np.ndarray], who: str | int) -> np.ndarray:
     """(B, N) the seats a :class:`Deviation` with ``who`` selects, from the records."""
     power = records["power"]

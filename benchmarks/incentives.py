@@ -18,10 +18,8 @@ import numpy as np
 import torch
 
 import negenv
-from agents import registry
-from agents.deviations import Deviation, FixedMonitoring, StrategicNo, deviator_mask, paired
+from agents.deviations import deviate, deviator_mask, strategic_no
 from negenv.metrics import episode_metrics
-from negenv.scenario import with_overrides
 
 
 def mean_ci(x: np.ndarray) -> str:
@@ -29,27 +27,8 @@ def mean_ci(x: np.ndarray) -> str:
     return f"{x.mean():+.3f} ± {half:.3f}"
 
 
-def setup(name: str, level: int | None):
-    """The scenario, the base policies and the layout, with monitoring pinned to ``level``."""
-    sc = negenv.load(name)
-    spec = registry.mediator("nbs_full") if sc.mediated else None
-    if spec:
-        sc = with_overrides(sc, spec.overrides)
-    env = negenv.parallel_env(sc)
-    policies = registry.population("threshold", env)
-    if spec:
-        top = env.layout.monitoring_levels - 1
-        level = top if level == -1 else level
-        policies["mediator"] = FixedMonitoring(spec.build(env), env.layout, level or 0)
-    return sc, env, policies
-
-
-def deviation_gain(name: str, level: int, who: str, stages, episodes: int, seed: int, **kw):
-    sc, env, policies = setup(name, level)
-    s = sc.implementation.n_stages
-    base_party = policies["party_0"]
-    dev = Deviation(base_party, env.layout, s, who, tuple(stages), **kw)
-    base, alt = paired(sc, policies, {p: dev for p in env.parties}, episodes, seed)
+def deviation_gain(name: str, level: int, who: str, stages, episodes: int, seed: int):
+    base, alt, _ = deviate(name, level, who, tuple(stages), episodes=episodes, seed=seed)
     mask = deviator_mask(base, who)
     gain = ((alt["utility"] - base["utility"]) * mask).sum(axis=1)
     agreed = base["agreed_round"] >= 0
@@ -58,17 +37,11 @@ def deviation_gain(name: str, level: int, who: str, stages, episodes: int, seed:
     return gain, share, med, base
 
 
-def strategic_no(name: str, episodes: int, seed: int):
+def strategic_no_gain(name: str, episodes: int, seed: int):
     """The weakest party votes no whenever the text passes without it, then defects at
     stage 1; against the same party voting truthfully and defecting at stage 1."""
-    sc, env, policies = setup(name, 0)
-    s = sc.implementation.n_stages
-    once = Deviation(policies["party_0"], env.layout, s, "weakest", (1,) if s else ())
-    deviants = {p: once for p in env.parties}
-    hook = StrategicNo(sc, "weakest")
-    base, alt = paired(sc, {**policies, **deviants}, {}, episodes, seed, hook)
-    mask = deviator_mask(base, "weakest")
-    return ((alt["utility"] - base["utility"]) * mask).sum(axis=1)
+    base, alt = strategic_no(name, "weakest", episodes, seed)
+    return ((alt["utility"] - base["utility"]) * deviator_mask(base, "weakest")).sum(axis=1)
 
 
 def scorecard(name: str, episodes: int, seed: int) -> str:
@@ -114,7 +87,7 @@ def main() -> None:
                     f"  mediator reward, all defect last stage (m=0): {before:.3f} -> "
                     f"{before + med.mean():.3f} (rises in {np.mean(med > 1e-12):.1%})"
                 )
-        print(f"  strategic no, weakest:            {mean_ci(strategic_no(name, n, seed))}")
+        print(f"  strategic no, weakest:            {mean_ci(strategic_no_gain(name, n, seed))}")
         print(f"  nbs_full scorecard:               {scorecard(name, n, seed)}\n")
 
 

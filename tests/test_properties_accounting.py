@@ -11,13 +11,13 @@ import torch
 
 import negenv
 from agents import RandomPolicy
+from agents.deviations import pinned_setup
 from negenv import rollout
 from negenv.vector import VectorNegotiationEnv
 from tests.property_kit import (
     EPISODES,
     SCENARIOS,
     SubgamePerfect,
-    setup,
     worth_of,
 )
 
@@ -39,10 +39,10 @@ class Complying:
 @cache
 def complied_runs(name: str, mode: str, dtype: torch.dtype):
     if mode == "discrete" and name == "rubinstein":  # threshold parties never agree there
-        sc, env, policies = setup(name)
+        sc, env, policies = pinned_setup(name)
         policies = dict.fromkeys(env.parties, SubgamePerfect(env.layout, 0.53))
     elif mode == "discrete":
-        sc, env, policies = setup(name)
+        sc, env, policies = pinned_setup(name)
     else:
         sc = negenv.load(name)
         env = negenv.parallel_env(sc, action_mode="continuous")

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import negenv
-from agents.deviations import deviator_mask
+from agents.deviations import deviate, deviator_mask, pinned_setup
 from negenv import rollout
-from tests.property_kit import MEDIATED, STAGED, deviate, setup, worth_of
+from tests.property_kit import MEDIATED, STAGED, worth_of
 
 # --------------------------------------------------------------------- 5: the mediator
 
@@ -63,7 +63,7 @@ def test_best_monitoring_level_depends_on_the_parties(name):
     reward = {}
     for population in ("threshold", "opportunistic"):
         for level in range(5):
-            sc, env, policies = setup(name, level, population)
+            sc, env, policies = pinned_setup(name, level, population)
             rec = rollout.run(sc, policies, 400, seed=5)
             reward[population, level] = rec["mediator_utility"].mean()
     assert max(range(5), key=lambda m: reward["threshold", m]) == 0

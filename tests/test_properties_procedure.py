@@ -9,7 +9,7 @@ import torch
 
 import negenv
 from agents import registry
-from agents.deviations import Deviation, StrategicNo, paired
+from agents.deviations import pinned_setup, strategic_no
 from negenv import core, rollout
 from negenv.randomness import draw_noise
 from negenv.scenario import with_overrides
@@ -17,7 +17,6 @@ from negenv.vector import VectorNegotiationEnv
 from tests.property_kit import (
     MEDIATED,
     SubgamePerfect,
-    setup,
 )
 
 # ------------------------------------------------------------------------- 7: credibility
@@ -86,7 +85,7 @@ def test_full_information_nbs_mediator_is_calibrated(name):
     assert np.nanmean(nwr) >= 0.9 and np.mean(rec["mediator_utility"] <= 1e-12) < 0.05
     # against end-game defectors, mediation (with deterrent monitoring) lifts the ratio far
     # above the unmediated protocol
-    _, env, policies = setup(name, 2, "exploiters")
+    _, env, policies = pinned_setup(name, 2, "exploiters")
     guarded = rollout.run(env.scenario, policies, 600, seed=7)
     alone = run(sc, None, "exploiters", 600, seed=7)
     lifted = np.nanmean(episode_metrics(guarded, env.scenario)["nash_welfare_ratio"])
@@ -113,10 +112,6 @@ def test_rubinstein_subgame_perfect_profile_gives_the_first_proposer_its_share(d
 @pytest.mark.parametrize("name", ["multilateral_5", "lilliput", "burden_sharing"])
 def test_strategic_no_vote_gains_exactly_nothing(name):
     # the weakest party votes no whenever the text passes without it, then defects once
-    sc, env, policies = setup(name, 0)
-    s = sc.implementation.n_stages
-    once = Deviation(policies["party_0"], env.layout, s, "weakest", (1,))
-    both = {**policies, **dict.fromkeys(env.parties, once)}
-    base, alt = paired(sc, both, {}, 600, 0, StrategicNo(sc, "weakest"))
+    base, alt = strategic_no(name, "weakest", episodes=600, seed=0)
     assert (alt["holdout"] & ~base["holdout"]).sum() > 20  # it did vote no
     np.testing.assert_array_equal(alt["utility"], base["utility"])
