@@ -21,6 +21,19 @@ STAGED = [n for n in SCENARIOS if negenv.load(n).implementation.n_stages > 0]
 EPISODES = 600
 
 
+def uniform_actions(env, gen) -> dict:
+    """Uniform discrete actions of every role of a batched env, masked or not (a masked
+    choice is a flagged no-op)."""
+    import torch
+
+    actions = {}
+    for role in env.roles:
+        low, high = env.action_bounds(role)
+        u = torch.rand(env.action_shape(role), generator=gen)
+        actions[role] = (low + (u * (high - low + 1)).floor().long()).clamp(max=high)
+    return actions
+
+
 def worth_of(sc, rec):
     fields = ("ideal", "weight", "batna", "power", "capability")
     u = Types(*(rec[f] for f in fields), sc.burden_issue).utility(rec["agreement"])

@@ -18,6 +18,7 @@ from tests.property_kit import (
     EPISODES,
     SCENARIOS,
     SubgamePerfect,
+    uniform_actions,
     worth_of,
 )
 
@@ -88,11 +89,7 @@ def test_returns_at_most_one_and_everything_finite_and_in_bounds(name, dtype):
     gen = torch.Generator().manual_seed(0)
     obs, total = env.reset(seed=1), torch.zeros(512, env.layout.n, dtype=torch.float64)
     for _ in range(60):
-        actions = {}
-        for role in env.roles:
-            low, high = env.action_bounds(role)
-            u = torch.rand(env.action_shape(role), generator=gen)
-            actions[role] = (low + (u * (high - low + 1)).floor().long()).clamp(max=high)
+        actions = uniform_actions(env, gen)
         obs, rewards, term, trunc, _ = env.step(actions)
         r = rewards["party"].double()
         assert torch.isfinite(r).all() and torch.isfinite(rewards.get("mediator", r)).all()

@@ -17,6 +17,7 @@ from negenv.vector import VectorNegotiationEnv
 from tests.property_kit import (
     MEDIATED,
     SubgamePerfect,
+    uniform_actions,
 )
 
 # ------------------------------------------------------------------------- 7: credibility
@@ -52,11 +53,7 @@ def test_a_coalition_declared_in_a_round_does_not_change_that_rounds_vote():
     changed = 0
     for _ in range(12):
         s = env.state
-        acts = {}
-        for role in env.roles:
-            low, high = env.action_bounds(role)
-            u = torch.rand(env.action_shape(role), generator=gen)
-            acts[role] = (low + (u * (high - low + 1)).floor().long()).clamp(max=high)
+        acts = uniform_actions(env, gen)
         keep = acts["party"].clone()
         keep[..., 2] = 0  # no declaration
         noise = draw_noise(s.key, s.clock, sc.n_parties, s.trust.dtype)

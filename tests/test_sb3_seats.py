@@ -5,14 +5,9 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from agents import RandomPolicy
 from negenv.adapters.sb3 import SeatVecEnv
 from negenv.vector import VectorNegotiationEnv
-
-
-def masked_random(masks: np.ndarray, nvec: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    scores = rng.random(masks.shape) + masks
-    bounds = np.concatenate([[0], np.cumsum(nvec)])
-    return np.stack([scores[:, a:b].argmax(1) for a, b in zip(bounds[:-1], bounds[1:])], 1)
 
 
 def test_seats_are_the_batched_envs_parties_and_episodes_end_together():
@@ -22,11 +17,11 @@ def test_seats_are_the_batched_envs_parties_and_episodes_end_together():
     want = ref.reset(seed=3)["party"]["observation"].reshape(8 * 7, -1).numpy()
     np.testing.assert_array_equal(obs, want)
     assert obs.shape == (56, venv.observation_space.shape[0]) and venv.num_envs == 56
-    rng, ended = np.random.default_rng(0), 0
+    policy, ended = RandomPolicy(venv.action_space, np.random.default_rng(0)), 0
     for _ in range(30):
         masks = venv.action_masks()
         assert np.array_equal(np.stack(venv.env_method("action_masks")), masks)
-        obs, reward, done, infos = venv.step(masked_random(masks, venv.action_space.nvec, rng))
+        obs, reward, done, infos = venv.step(policy.act(obs, masks))
         assert obs.shape == (56, want.shape[1]) and reward.dtype == np.float32
         blocks = done.reshape(8, 7)
         assert np.all(blocks.all(1) | ~blocks.any(1))  # every seat of an episode ends at once
