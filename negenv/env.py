@@ -343,8 +343,10 @@ class NegotiationEnv(ParallelEnv):
         infos = {
             a: {**base, "illegal_action": int(flags[i])} for i, a in enumerate(self.possible_agents)
         }
-        for i, party in enumerate(self.parties):
-            infos[party].update({f"reward_{k}": float(v[0, i]) for k, v in parts.items()})
+        # one tolist per component, then a row per party (no per-element numpy indexing)
+        per_party = zip(*(parts[k][0].tolist() for k in core.COMPONENTS))
+        for party, row in zip(self.parties, per_party):
+            infos[party].update(zip(PARTY_INFO_KEYS, row))
         if self.flat_obs:
             for info, m in zip(infos.values(), mask_rows):
                 info["action_mask"] = m
