@@ -27,6 +27,12 @@ def deterrent_monitoring(scenario: Scenario) -> float:
     return min(1.0, 1.0 / rate) if rate > 0 else 1.0
 
 
+def deterrent_level(layout: Layout, scenario: Scenario) -> int:
+    """The lowest monitoring grid index at or above :func:`deterrent_monitoring`."""
+    top = layout.monitoring_levels - 1
+    return math.ceil(deterrent_monitoring(scenario) * top - 1e-9)
+
+
 class TextMediator:
     """Base: no guarantees, monitoring level index ``monitoring``; subclasses give a target
     text, which is rounded to the grid."""
@@ -152,8 +158,7 @@ class GuaranteeMonitorMediator(SplitTheDifferenceMediator):
         monitoring: bool = True,
         **kwargs,
     ):
-        top = layout.monitoring_levels - 1
-        level = math.ceil(deterrent_monitoring(scenario) * top - 1e-9) if monitoring else 0
+        level = deterrent_level(layout, scenario) if monitoring else 0
         super().__init__(layout, monitoring=level, **kwargs)
         self.guarantees = guarantees
 

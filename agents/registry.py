@@ -2,7 +2,8 @@
 
 A mediator entry builds the policy for an env and says which scenario overrides it needs
 (full information is an environment setting: ``mediator.information = "exact"``). A
-population assigns a party policy to every seat.
+population assigns a party policy to every seat. A checkpoint path written by ``train.py``
+(``runs/<run>/best.pt``) names a learned mediator or a learned party population.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from agents import learned
 from agents import mediators as med
 from agents import parties as par
 from agents.random_policy import RandomPolicy
@@ -46,6 +48,17 @@ MEDIATORS: dict[str, MediatorSpec] = {
     "nbs_signals": MediatorSpec(
         lambda env: med.NBSSignalsMediator(env.layout),
         doc="climbs the Nash product from demand signals and votes",
+    ),
+    "nbs_seen": MediatorSpec(
+        lambda env: med.SolutionMediator(
+            env.layout,
+            env.scenario,
+            "nbs",
+            round_robin=True,
+            monitoring=med.deterrent_level(env.layout, env.scenario),
+        ),
+        doc="the NBS of the types the mediator observes (noisy), guarantees round-robin, "
+        "deterrent monitoring: the best fixed rule found for this solution",
     ),
     "egalitarian": MediatorSpec(
         lambda env: med.SolutionMediator(env.layout, env.scenario, "egalitarian"),
@@ -85,13 +98,24 @@ def _unknown(kind: str, name: str, known: dict) -> ValueError:
 
 
 def mediator(name: str) -> MediatorSpec:
+    """A named mediator, or the mediator of a ``train.py`` checkpoint (a path ending in .pt)."""
+    if learned.is_checkpoint_name(name):
+        learned.load_checkpoint(name)  # missing or corrupt: fail now, not mid-evaluation
+        return MediatorSpec(
+            lambda env: learned.load_policy(name, "mediator", env.scenario),
+            doc=f"the learned mediator of {name}",
+        )
     if name not in MEDIATORS:
         raise _unknown("mediator", name, MEDIATORS)
     return MEDIATORS[name]
 
 
 def population(name: str, env: Any) -> dict[str, Any]:
-    """Party policies by seat: the population's kinds cycled over the seats."""
+    """Party policies by seat: the population's kinds cycled over the seats, or the shared
+    party policy of a ``train.py`` checkpoint (a path ending in .pt) at every seat."""
+    if learned.is_checkpoint_name(name):
+        policy = learned.load_policy(name, "party", env.scenario)
+        return {p: policy for p in env.parties}
     if name not in POPULATIONS:
         raise _unknown("population", name, POPULATIONS)
     kinds = POPULATIONS[name]

@@ -9,6 +9,9 @@ Episodes run as one batch on the batched env by default (``--backend pettingzoo`
 one by one and gives the same records).
 
     python -m negenv.evaluate --mediator nbs_signals --mediator split --suite small --out reports/x
+
+A ``--mediator`` may be a ``train.py`` checkpoint (``runs/<run>/best.pt``), and a
+``--population`` a checkpoint's learned party policy.
 """
 
 from __future__ import annotations
@@ -246,6 +249,14 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--suite", default="default", choices=sorted(SUITES))
     parser.add_argument("--out", default="reports/evaluation")
     parser.add_argument("--episodes", type=int, help="episodes per stratum (default: the suite's)")
+    parser.add_argument(
+        "--scenario", action="append", help="a scenario (repeatable; default: the suite's)"
+    )
+    parser.add_argument(
+        "--population",
+        action="append",
+        help="a party population or a train.py checkpoint (repeatable; default: the suite's)",
+    )
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="vector", choices=rollout.BACKENDS)
     parser.add_argument("--no-progress", action="store_true")
@@ -255,6 +266,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.episodes < 1:
             parser.error(f"--episodes = {args.episodes} is invalid: must be >= 1")
         st = Suite(st.scenarios, args.episodes, st.populations)
+    if args.scenario:
+        st = Suite(tuple(args.scenario), st.episodes, st.populations)
+    if args.population:
+        st = Suite(st.scenarios, st.episodes, tuple(args.population))
     rows, summary = evaluate(
         args.mediator, st, not args.no_progress, backend=args.backend, seed=args.seed
     )

@@ -103,11 +103,27 @@ def _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode) -> Reco
     return stack(records)
 
 
-def _seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any, list[int]]]:
+def seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any, list[int]]]:
+    """The distinct policies among ``parties``' and the seats each serves."""
     groups: dict[int, tuple[Any, list[int]]] = {}
     for i, name in enumerate(parties):
         groups.setdefault(id(policies[name]), (policies[name], []))[1].append(i)
     return list(groups.values())
+
+
+def party_actions(
+    groups: list[tuple[Any, list[int]]], obs: dict[str, torch.Tensor], width: int, numbers: type
+) -> np.ndarray:
+    """(B, N, width) actions of the batched party observations ``obs``: one call per policy
+    over every episode and every seat it serves."""
+    po = obs["observation"].cpu().numpy().astype(np.float32)
+    pm = obs["action_mask"].cpu().numpy()
+    b = po.shape[0]
+    out = np.empty((b, po.shape[1], width), dtype=numbers)
+    for policy, seats in groups:
+        rows = policy.act(po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2]))
+        out[:, seats] = np.asarray(rows).reshape(b, len(seats), -1)
+    return out
 
 
 def _run_vector(
@@ -119,19 +135,12 @@ def _run_vector(
         sc, num_envs=episodes, dtype=dtype, check_actions=False, action_mode=action_mode
     )
     numbers = np.int64 if action_mode == "discrete" else np.float32
-    groups = _seat_groups(policies, party_names(sc.n_parties))
+    groups = seat_groups(policies, party_names(sc.n_parties))
     obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
     first = np.ones(episodes, dtype=bool)  # slots still in their first episode
     while first.any():
-        po = obs["party"]["observation"].numpy().astype(np.float32)
-        pm = obs["party"]["action_mask"].numpy()
-        party = np.empty((episodes, *env.action_shape("party")[1:]), dtype=numbers)
-        for policy, seats in groups:
-            rows = policy.act(
-                po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
-            )
-            party[:, seats] = rows.reshape(episodes, len(seats), -1)
+        party = party_actions(groups, obs["party"], env.action_shape("party")[2], numbers)
         want = torch.int64 if action_mode == "discrete" else dtype
         actions = {"party": torch.from_numpy(party).to(want)}
         if "mediator" in obs:

@@ -66,6 +66,7 @@ class SeatVecEnv(VecEnv):
         self._seeds = [seed]
         self._obs: dict[str, Any] = {}
         self._actions: np.ndarray | None = None
+        self.outcomes: list[dict[str, np.ndarray]] = []  # records of ended episodes; callers clear
 
     # ------------------------------------------------------------------------- VecEnv
     def reset(self) -> np.ndarray:
@@ -88,6 +89,7 @@ class SeatVecEnv(VecEnv):
         done = np.repeat((terminated | truncated).numpy(), self.n)
         infos: list[dict[str, Any]] = [{} for _ in range(self.num_envs)]
         if "outcome" in info:
+            self.outcomes.append(info["outcome"])
             final = info["final_observation"]["party"]["observation"].numpy()
             trunc = truncated.numpy()
             for row, slot in enumerate(info["outcome"]["slot"]):

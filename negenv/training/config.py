@@ -1,0 +1,183 @@
+"""The typed configuration of a training run, read from YAML and the command line.
+
+Every field has a docstring (tyro turns them into ``--help``); :func:`load` reads a YAML file
+of ``configs/train/`` with ``yaml.safe_load``, rejects unknown keys by name, and
+:meth:`TrainConfig.validate` rejects bad values with the field, the value and what is allowed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+
+SCRIPTED_SCORECARD = (
+    "nbs_signals",
+    "split",
+    "power_centroid",
+    "guarantees_monitoring",
+    "guarantees_monitoring_off",
+    "random",
+    "nbs_seen",
+    "nbs_full",
+    "egalitarian",
+)
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """PPO on negenv: which roles learn, against whom, on which backend, for how long."""
+
+    scenario: str = "multilateral_5"
+    """Scenario: a built-in name or a YAML path."""
+    learn: Literal["mediator", "parties", "all"] = "mediator"
+    """Roles that learn: the mediator, the parties (one shared policy), or both at once."""
+    backend: Literal["torch", "sb3"] = "torch"
+    """torch: multi-role PPO on the batched env (TorchRL loss and GAE); sb3: (Maskable)PPO of
+    stable-baselines3 on the single-agent gymnasium views."""
+    populations: tuple[str, ...] = ("threshold", "mixed")
+    """Background party populations when the parties do not learn (agents.registry names or
+    checkpoints); the torch backend cycles them over updates, sb3 over its envs."""
+    mediator: str = "nbs_signals"
+    """The mediator when it does not learn: an agents.registry name or a checkpoint."""
+    total_steps: int = 3_000_000
+    """Environment steps to train for (one step of one negotiation)."""
+    num_envs: int = 1024
+    """Negotiations stepped at once (torch) or gymnasium envs (sb3)."""
+    rollout_steps: int = 32
+    """Steps per negotiation per update. Every update starts fresh episodes (see the docs)."""
+    epochs: int = 4
+    """PPO epochs per update."""
+    minibatches: int = 4
+    """Minibatches per epoch."""
+    lr: float = 3e-4
+    """Adam learning rate (constant)."""
+    gamma: float = 1.0
+    """Discount of returns (the rules already discount worth by the scenario's delta)."""
+    gae_lambda: float = 0.95
+    """GAE lambda."""
+    clip: float = 0.2
+    """PPO clip range."""
+    ent_coef: float = 0.01
+    """Entropy bonus coefficient."""
+    vf_coef: float = 0.5
+    """Value loss coefficient."""
+    max_grad_norm: float = 0.5
+    """Gradient norm clip."""
+    hidden: tuple[int, ...] = (128, 128)
+    """Hidden layer sizes of the actor and the critic."""
+    critic: Literal["mappo", "ippo"] = "mappo"
+    """mappo: a centralised critic on the env's global state and the agent's observation;
+    ippo: each agent's critic sees its own observation (torch backend)."""
+    seed: int = 0
+    """Training seed: episodes, initial weights and action sampling."""
+    device: str = "cpu"
+    """Torch device of the torch backend (cpu, cuda, cuda:1)."""
+    threads: int = 1
+    """torch.set_num_threads: 1 is fastest for small networks on a few cores."""
+    eval_every: int = 10
+    """Updates between evaluations (the best evaluated policy is kept as best.pt)."""
+    eval_episodes: int = 256
+    """Episodes of each periodic evaluation (seed eval_seed, never used in training)."""
+    eval_seed: int = 1_000_003
+    """Seed of evaluation episodes; must differ from seed."""
+    test_seed: int = 2_000_003
+    """Seed of the final report's episodes; must differ from seed and eval_seed."""
+    checkpoint_every: int = 10
+    """Updates between checkpoints (last.pt)."""
+    scorecard_episodes: int = 2000
+    """Episodes per population of the final scorecard (0: skip it)."""
+    scorecard_mediators: tuple[str, ...] = SCRIPTED_SCORECARD
+    """Scripted mediators scored beside a learned one."""
+    run_dir: str = "runs"
+    """Folder of runs."""
+    name: str = ""
+    """Run name (default: scenario-learn-backend-seed)."""
+    resume: bool = False
+    """Continue the run in run_dir/name from its last.pt."""
+    progress: bool = True
+    """Show a progress bar."""
+
+    @property
+    def run_name(self) -> str:
+        return self.name or f"{self.scenario}-{self.learn}-{self.backend}-s{self.seed}"
+
+    @property
+    def batch_steps(self) -> int:
+        return self.num_envs * self.rollout_steps
+
+    @property
+    def updates(self) -> int:
+        return max(1, -(-self.total_steps // self.batch_steps))
+
+    def validate(self) -> TrainConfig:
+        from negenv.scenario import load
+
+        def bad(name: str, allowed: str) -> ValueError:
+            value = getattr(self, name)
+            return ValueError(f"{name} = {value!r} is invalid: {allowed}")
+
+        for name in ("total_steps", "num_envs", "rollout_steps", "epochs", "minibatches"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise bad(name, "must be an int >= 1")
+        for name in ("eval_every", "checkpoint_every", "eval_episodes", "threads"):
+            if not isinstance(getattr(self, name), int) or getattr(self, name) < 1:
+                raise bad(name, "must be an int >= 1")
+        if self.scorecard_episodes < 0:
+            raise bad("scorecard_episodes", "must be >= 0")
+        for name in ("lr", "clip", "max_grad_norm"):
+            if not getattr(self, name) > 0:
+                raise bad(name, "must be > 0")
+        for name in ("gamma", "gae_lambda"):
+            if not 0 <= getattr(self, name) <= 1:
+                raise bad(name, "must lie in [0, 1]")
+        if self.ent_coef < 0 or self.vf_coef < 0:
+            raise bad("ent_coef" if self.ent_coef < 0 else "vf_coef", "must be >= 0")
+        if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
+            raise bad("hidden", "a non-empty list of ints >= 1")
+        if self.eval_seed == self.seed:
+            raise bad("eval_seed", "must differ from seed (evaluation uses unseen episodes)")
+        if self.test_seed in (self.seed, self.eval_seed):
+            raise bad("test_seed", "must differ from seed and eval_seed")
+        if self.backend == "torch" and self.minibatches > self.batch_steps:
+            raise bad("minibatches", f"at most num_envs * rollout_steps = {self.batch_steps}")
+        if self.backend == "sb3" and self.learn == "all":
+            raise bad("learn", "'all' needs backend 'torch' (sb3 trains one role at a time)")
+        sc = load(self.scenario)
+        if self.learn in ("mediator", "all") and not sc.mediated:
+            raise bad("learn", f"scenario {sc.name!r} has no mediator; use learn='parties'")
+        if not self.populations:
+            raise bad("populations", "at least one population")
+        return self
+
+
+def fields() -> list[str]:
+    return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+def from_dict(data: dict[str, Any], source: str = "config") -> TrainConfig:
+    """A config from a mapping; unknown keys are an error naming them and the known ones."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{source} must be a mapping of TrainConfig fields, got {type(data)}")
+    unknown = sorted(set(data) - set(fields()))
+    if unknown:
+        raise ValueError(f"{source}: unknown key(s) {unknown}; known: {', '.join(fields())}")
+    types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
+    fixed = {k: tuple(v) if "tuple" in str(types[k]) and isinstance(v, list) else v
+             for k, v in data.items()}
+    return TrainConfig(**fixed)
+
+
+def load(path: str | Path) -> TrainConfig:
+    """A config from a YAML file of TrainConfig fields (``yaml.safe_load``)."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"config file {str(path)!r} does not exist")
+    return from_dict(yaml.safe_load(path.read_text()) or {}, source=str(path))
+
+
+def to_dict(cfg: TrainConfig) -> dict[str, Any]:
+    return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(cfg).items()}

@@ -1,0 +1,123 @@
+"""What a training run leaves behind: CSV and TensorBoard logs, a learning curve, metadata.
+
+The history (one dict of numbers per update) is kept in memory and in every checkpoint, so a
+resumed run rewrites the CSV from the checkpoint and TensorBoard drops the events written after
+it (``purge_step``). Files are written atomically.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import platform
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+VERSIONED = (
+    "negenv", "torch", "numpy", "gymnasium", "pettingzoo", "torchrl", "tensordict",
+    "stable-baselines3", "sb3-contrib", "tyro",
+)
+
+
+def write_atomic(path: Path, data: bytes | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data.encode() if isinstance(data, str) else data)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version()}
+    for name in VERSIONED:
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+class RunLog:
+    """CSV + TensorBoard (when installed) + learning-curve PNG of one run directory."""
+
+    def __init__(self, run: Path, history: list[dict[str, float]], tensorboard: bool = True):
+        self.run, self.history = run, list(history)
+        self.writer = None
+        if tensorboard:
+            try:
+                from torch.utils.tensorboard import SummaryWriter
+            except ImportError:  # tensorboard is optional: the CSV holds the same numbers
+                pass
+            else:
+                purge = int(self.history[-1]["update"]) + 1 if self.history else None
+                self.writer = SummaryWriter(str(run / "tb"), purge_step=purge)
+        self._write_csv()
+
+    def log(self, row: dict[str, float]) -> None:
+        self.history.append(row)
+        if self.writer is not None:
+            step = int(row["steps"])
+            for k, v in row.items():
+                if k not in ("update", "steps"):
+                    self.writer.add_scalar(k, v, step)
+        self._write_csv()
+
+    def _write_csv(self) -> None:
+        if not self.history:
+            return
+        names = sorted({k for row in self.history for k in row}, key=_column_order)
+        buf = io.StringIO()
+        w = csv.DictWriter(buf, fieldnames=names)
+        w.writeheader()
+        w.writerows(self.history)
+        write_atomic(self.run / "progress.csv", buf.getvalue())
+
+    def curve(self, title: str) -> Path | None:
+        """learning_curve.png: training and evaluation returns by role over steps."""
+        if not self.history:
+            return None
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots(figsize=(7, 4))
+        steps = [r["steps"] for r in self.history]
+        for key in sorted({k for r in self.history for k in r}):
+            if key.endswith("/return"):
+                pts = [(r["steps"], r[key]) for r in self.history if key in r]
+                style = "-" if key.startswith("train") else "o-"
+                ax.plot(*zip(*pts), style, label=key, markersize=3)
+        ax.set_xlabel("environment steps")
+        ax.set_ylabel("mean episode return")
+        ax.set_xlim(0, max(steps))
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        buf = io.BytesIO()
+        fig.tight_layout()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        path = self.run / "learning_curve.png"
+        write_atomic(path, buf.getvalue())
+        return path
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _column_order(name: str) -> tuple[int, str]:
+    return (0 if name in ("update", "steps") else 1 if name.startswith("train") else 2, name)
+
+
+def save_json(path: Path, data: Any) -> None:
+    write_atomic(path, json.dumps(data, indent=2, sort_keys=True))

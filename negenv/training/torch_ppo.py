@@ -1,0 +1,213 @@
+"""Multi-role PPO on the batched env: MAPPO (or IPPO) with TorchRL's PPO loss and GAE.
+
+One policy per learning role (the parties share one, the mediator has its own), each a
+masked categorical head per MultiDiscrete component (:class:`agents.learned.
+MaskedMultiCategorical`). The MAPPO critic sees the env's global state next to the agent's
+observation (centralised training, decentralised execution); the IPPO critic sees the
+observation only. Roles that do not learn follow scripted or frozen learned policies.
+
+Every update plays ``rollout_steps`` steps of ``num_envs`` negotiations that start fresh (slots
+``u * num_envs ...`` of the training seed) with a random stream seeded by (seed, update), so
+an update depends only on the weights and optimiser state it starts from: a resumed run is
+the uninterrupted run. Episodes still running at the end of a rollout are bootstrapped
+with the critic's value. The hot path runs on tensors of the env's device; only scripted
+background agents cross to numpy.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+from tensordict import TensorDict
+from tensordict.nn import TensorDictModule
+from torchrl.modules import ProbabilisticActor, ValueOperator
+from torchrl.objectives import ClipPPOLoss
+from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
+
+from agents.learned import MaskedMultiCategorical, actor_net, critic_net
+from negenv import rng
+from negenv.rollout import party_actions, seat_groups
+from negenv.training.config import TrainConfig
+from negenv.vector import VectorNegotiationEnv
+
+ROLE_OF = {"mediator": ("mediator",), "parties": ("party",), "all": ("party", "mediator")}
+
+
+@dataclass
+class Learner:
+    """One learning role: its networks, optimiser and TorchRL loss."""
+
+    role: str
+    nvec: tuple[int, ...]
+    obs_dim: int
+    critic_dim: int
+    actor: torch.nn.Module
+    critic: torch.nn.Module
+    optim: torch.optim.Optimizer
+    loss: ClipPPOLoss
+
+    def state(self, hidden: tuple[int, ...]) -> dict[str, Any]:
+        return {
+            "obs_dim": self.obs_dim,
+            "nvec": list(self.nvec),
+            "hidden": list(hidden),
+            "critic_dim": self.critic_dim,
+            "actor": self.actor.state_dict(),
+            "critic": self.critic.state_dict(),
+            "optim": self.optim.state_dict(),
+        }
+
+    def load(self, entry: dict[str, Any]) -> None:
+        self.actor.load_state_dict(entry["actor"])
+        self.critic.load_state_dict(entry["critic"])
+        self.optim.load_state_dict(entry["optim"])
+
+
+def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Learner:
+    lay = env.layout
+    obs_dim = (lay.party_obs if role == "party" else lay.mediator_obs).size
+    nvec = tuple(int(n) for n in (lay.party_nvec if role == "party" else lay.mediator_nvec))
+    critic_dim = obs_dim + (lay.global_state.size if cfg.critic == "mappo" else 0)
+    actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
+    critic = critic_net(critic_dim, cfg.hidden).to(env.device)
+    policy = ProbabilisticActor(
+        TensorDictModule(actor, in_keys=["observation"], out_keys=["logits"]),
+        in_keys={"logits": "logits", "mask": "action_mask"},
+        distribution_class=MaskedMultiCategorical,
+        distribution_kwargs={"nvec": nvec},
+    )
+    value = ValueOperator(critic, in_keys=["critic_input"])
+    loss = ClipPPOLoss(
+        policy,
+        value,
+        clip_epsilon=cfg.clip,
+        entropy_coeff=cfg.ent_coef,
+        critic_coeff=cfg.vf_coef,
+        loss_critic_type="l2",
+        normalize_advantage=True,
+    )
+    optim = torch.optim.Adam([*actor.parameters(), *critic.parameters()], lr=cfg.lr, eps=1e-5)
+    return Learner(role, nvec, obs_dim, critic_dim, actor, critic, optim, loss)
+
+
+def update_generator(seed: int, update: int, device: torch.device) -> torch.Generator:
+    gen = torch.Generator(device=device)
+    key = rng.episode_keys(seed, np.array([update]), np.array([1 << 20]))[0]
+    gen.manual_seed(int(key) % 2**62)
+    return gen
+
+
+class Background:
+    """The agents that do not learn, as batched tensors in and out."""
+
+    def __init__(self, env: VectorNegotiationEnv, policies: dict[str, Any], parties: list[str]):
+        self.env, self.policies = env, policies
+        self.groups = seat_groups(policies, parties) if parties[0] in policies else None
+
+    def act(self, obs: dict[str, Any]) -> dict[str, torch.Tensor]:
+        out, dev = {}, self.env.device
+        if self.groups is not None:
+            width = self.env.action_shape("party")[2]
+            out["party"] = torch.from_numpy(party_actions(self.groups, obs["party"], width, np.int64))
+        if "mediator" in self.policies and "mediator" in obs:
+            mo = obs["mediator"]
+            a = self.policies["mediator"].act(
+                mo["observation"].cpu().numpy(), mo["action_mask"].cpu().numpy()
+            )
+            out["mediator"] = torch.as_tensor(np.asarray(a), dtype=torch.int64)
+        return {k: v.to(dev) for k, v in out.items()}
+
+
+def _flat(role: str, x: torch.Tensor) -> torch.Tensor:
+    """Rows of one role: (B, N, ...) party tensors become (B*N, ...)."""
+    return x.reshape(-1, *x.shape[2:]) if role == "party" else x
+
+
+def _critic_input(env, role: str, obs: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
+    if cfg.critic == "ippo":
+        return obs
+    g = env.global_state()
+    if role == "party":
+        g = g.unsqueeze(1).expand(-1, env.layout.n, -1).reshape(-1, g.shape[-1])
+    return torch.cat([g.to(obs.dtype), obs], -1)
+
+
+def collect(env, learners: list[Learner], background: Background, cfg, update: int, gen):
+    """Play one rollout; returns per-role tensors shaped (T, E, ...) and the finished
+    episodes' outcome records."""
+    obs = env.reset(seed=cfg.seed, first_slot=update * cfg.num_envs)
+    buf: dict[str, dict[str, list]] = {ln.role: {} for ln in learners}
+    outcomes: list[dict[str, np.ndarray]] = []
+    for _ in range(cfg.rollout_steps):
+        actions = background.act(obs)
+        with torch.no_grad():
+            for ln in learners:
+                x = _flat(ln.role, obs[ln.role]["observation"])
+                m = _flat(ln.role, obs[ln.role]["action_mask"])
+                c = _critic_input(env, ln.role, x, cfg)
+                dist = MaskedMultiCategorical(ln.actor(x), m, ln.nvec)
+                a = dist.sample(generator=gen)
+                step = {"observation": x, "action_mask": m, "critic_input": c, "action": a}
+                step |= {"log_prob": dist.log_prob(a), "value": ln.critic(c).squeeze(-1)}
+                for k, v in step.items():
+                    buf[ln.role].setdefault(k, []).append(v)
+                actions[ln.role] = a.reshape(env.action_shape(ln.role))
+        obs, rewards, terminated, _, info = env.step(actions)
+        for ln in learners:
+            n = env.layout.n if ln.role == "party" else 1
+            b = buf[ln.role]
+            b.setdefault("reward", []).append(rewards[ln.role].reshape(-1))
+            b.setdefault("terminated", []).append(terminated.repeat_interleave(n))
+        if "outcome" in info:
+            outcomes.append(info["outcome"])
+    with torch.no_grad():
+        for ln in learners:
+            x = _flat(ln.role, obs[ln.role]["observation"])
+            buf[ln.role]["last_value"] = [ln.critic(_critic_input(env, ln.role, x, cfg)).squeeze(-1)]
+    data = {role: {k: torch.stack(v) for k, v in b.items()} for role, b in buf.items()}
+    return data, outcomes
+
+
+def advantages(d: dict[str, torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """GAE over time (TorchRL's vectorised estimator); (T, E) advantages and value targets."""
+    value = d["value"].T.unsqueeze(-1)  # (E, T, 1), time on dim -2
+    nxt = torch.cat([d["value"][1:], d["last_value"]]).T.unsqueeze(-1)
+    done = d["terminated"].T.unsqueeze(-1)
+    adv, target = vec_generalized_advantage_estimate(
+        cfg.gamma, cfg.gae_lambda, value, nxt, d["reward"].T.unsqueeze(-1), done, done
+    )
+    return adv.squeeze(-1).T, target.squeeze(-1).T
+
+
+def optimise(ln: Learner, d: dict[str, torch.Tensor], cfg: TrainConfig, gen) -> dict[str, float]:
+    """PPO epochs over the rollout of one role with TorchRL's ClipPPOLoss."""
+    adv, target = advantages(d, cfg)
+    keys = ("observation", "action_mask", "critic_input", "action")
+    flat = {k: d[k].reshape(-1, *d[k].shape[2:]) for k in keys}
+    td = TensorDict(
+        {
+            **flat,
+            ln.loss.tensor_keys.sample_log_prob: d["log_prob"].reshape(-1),
+            "advantage": adv.reshape(-1, 1),
+            "value_target": target.reshape(-1, 1),
+        },
+        batch_size=[adv.numel()],
+    )
+    size = -(-td.batch_size[0] // cfg.minibatches)
+    stats: dict[str, list[float]] = {}
+    params = [*ln.actor.parameters(), *ln.critic.parameters()]
+    for _ in range(cfg.epochs):
+        perm = torch.randperm(td.batch_size[0], generator=gen, device=gen.device)
+        for idx in perm.split(size):
+            out = ln.loss(td[idx.to(td.device)])
+            total = out["loss_objective"] + out["loss_critic"] + out["loss_entropy"]
+            ln.optim.zero_grad(set_to_none=True)
+            total.backward()
+            torch.nn.utils.clip_grad_norm_(params, cfg.max_grad_norm)
+            ln.optim.step()
+            for k in ("loss_objective", "loss_critic", "entropy", "kl_approx", "clip_fraction"):
+                stats.setdefault(k, []).append(float(out[k].detach().mean()))
+    return {f"{ln.role}/{k}": float(np.mean(v)) for k, v in stats.items()}
