@@ -141,6 +141,7 @@ def episode_metrics(
     done_stages = records["stages_completed"]
     sym, powd = _rms_distance(u, sol["nbs"]), _rms_distance(u, sol["nbs_power"])
     out = {
+        "mediator_objective": records["mediator_utility"].astype(float),
         "agreed": agreed.astype(float),
         "rounds_to_agreement": np.where(agreed, records["agreed_round"], np.nan),
         "ratification_failures": records["ratification_failures"].astype(float),
@@ -230,6 +231,7 @@ def enforcement_margin(records: Records, scenario: Scenario) -> np.ndarray:
 # ------------------------------------------------------------------------------- summary
 
 FAMILIES = {
+    "objective": ("mediator_objective",),
     "agreement": ("agreed", "rounds_to_agreement", "ratification_failures"),
     "efficiency": ("utilitarian_gain", "pareto_gap"),
     "fairness": (

@@ -17,6 +17,7 @@ from negenv.metrics import FAMILIES, kaplan_meier
 from negenv.scenario import load
 
 HEADLINES = {  # one number per family on the scorecard
+    "objective": "mediator_objective",
     "agreement": "agreed",
     "efficiency": "utilitarian_gain",
     "fairness": "nash_welfare_ratio",

@@ -116,7 +116,8 @@ class RunLog:
 
 
 def _column_order(name: str) -> tuple[int, str]:
-    return (0 if name in ("update", "steps") else 1 if name.startswith("train") else 2, name)
+    first = {"update": 0, "steps": 1}
+    return (first.get(name, 2 if name.startswith("train") else 3), name)
 
 
 def save_json(path: Path, data: Any) -> None:
