@@ -98,13 +98,23 @@ def _unknown(kind: str, name: str, known: dict) -> ValueError:
 
 
 def mediator(name: str) -> MediatorSpec:
-    """A named mediator, or the mediator of a ``train.py`` checkpoint (a path ending in .pt)."""
+    """A named mediator, the mediator of a ``train.py`` checkpoint (a path ending in .pt), or
+    the ``"mediator"`` module of an RLlib checkpoint (``rllib:<checkpoint dir>``)."""
     if learned.is_checkpoint_name(name):
         learned.load_checkpoint(name)  # missing or corrupt: fail now, not mid-evaluation
         return MediatorSpec(
             lambda env: learned.load_policy(name, "mediator", env.scenario),
             doc=f"the learned mediator of {name}",
         )
+    if name.startswith("rllib:"):
+        path = name.removeprefix("rllib:")
+
+        def build(env: Any) -> Any:
+            from negenv.adapters.rllib import RLlibPolicy
+
+            return RLlibPolicy(path, "mediator", env.layout.mediator_nvec)
+
+        return MediatorSpec(build, doc=f"the mediator module of the RLlib checkpoint {path}")
     if name not in MEDIATORS:
         raise _unknown("mediator", name, MEDIATORS)
     return MEDIATORS[name]

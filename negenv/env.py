@@ -141,12 +141,14 @@ class NegotiationEnv(ParallelEnv):
     negotiation breaks down at round T. Truncated for every agent at once when
     ``max_cycles`` steps have been taken first (``None``: no cap; natural episodes last at
     most T + S steps). At the final step ``infos[agent]["outcome"]`` holds the outcome record
-    (also ``env.outcome``).
+    (also ``env.outcome``, always). ``outcome_in_infos=False`` leaves it out of the infos, so
+    that every step's infos hold the same numeric keys: what frameworks that stack infos into
+    tensors need (TorchRL's ``PettingZooWrapper``; :mod:`negenv.adapters.torchrl`).
 
     ## Arguments
     ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
     (``ansi``, ``rgb_array``, ``human`` or None), ``action_mode``, ``flat_obs``,
-    ``max_cycles``, and any scenario field as a keyword override, nested fields by double
+    ``max_cycles``, ``outcome_in_infos``, and any scenario field as a keyword override, nested fields by double
     underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
     ## Version History
@@ -170,6 +172,7 @@ class NegotiationEnv(ParallelEnv):
         action_mode: str = "discrete",
         flat_obs: bool = False,
         max_cycles: int | None = None,
+        outcome_in_infos: bool = True,
         **overrides: Any,
     ):
         sc = load(scenario)
@@ -184,7 +187,12 @@ class NegotiationEnv(ParallelEnv):
             or max_cycles < 1
         ):
             raise ValueError(f"max_cycles = {max_cycles!r} is invalid: must be None or an int >= 1")
+        if not isinstance(outcome_in_infos, (bool, np.bool_)):
+            raise ValueError(
+                f"outcome_in_infos = {outcome_in_infos!r} is invalid: must be True or False"
+            )
         self.render_mode, self.action_mode, self.flat_obs = render_mode, action_mode, flat_obs
+        self.outcome_in_infos = bool(outcome_in_infos)
         self.max_cycles = max_cycles
         self.layout = Layout.of(self.scenario)
         self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
@@ -301,8 +309,9 @@ class NegotiationEnv(ParallelEnv):
                 0,
                 self.scenario.name,
             )
-            for info in infos.values():
-                info["outcome"] = self.outcome
+            if self.outcome_in_infos:
+                for info in infos.values():
+                    info["outcome"] = self.outcome
             self.agents = []
         return obs, rewards, terms, truncs, infos
 
@@ -378,7 +387,14 @@ class NegotiationEnv(ParallelEnv):
         """The rules' state of this episode (a batch of one), for inspection and tests."""
         return self._state
 
-    def render(self) -> Any:
+    def render(self, mode: str | None = None) -> Any:
+        """The episode so far in the env's ``render_mode``. ``mode``, which older wrappers
+        pass (RLlib's ``ParallelPettingZooEnv.render()``), must be None or that mode."""
+        if mode is not None and mode != self.render_mode:
+            raise ValueError(
+                f"render(mode={mode!r}): this env renders in render_mode "
+                f"{self.render_mode!r}; set render_mode at construction"
+            )
         if self.render_mode is None:
             return None
         text = self._recorder.transcript()

@@ -121,3 +121,30 @@ class NegotiationTorchRLEnv(EnvBase):
 
     def _set_seed(self, seed: int | None) -> None:
         self._seed = 0 if seed is None else int(seed)
+
+
+def pettingzoo_wrapper(scenario: Any = "multilateral_5", device: str = "cpu", **kwargs: Any):
+    """negenv's PettingZoo env through TorchRL's ``PettingZooWrapper``.
+
+    Agents are grouped by role (``"party"``: every party seat, ``"mediator"``), masks are
+    honoured (``use_mask=True``: random actions and TorchRL's masked distributions follow
+    them) and MultiDiscrete actions stay categorical. The env is built with
+    ``outcome_in_infos=False``, so every step's infos are the same numbers TorchRL stacks;
+    the outcome record of the last episode stays in ``wrapper._env.outcome``.
+
+    Args:
+        scenario: as for :func:`negenv.parallel_env`.
+        device: the wrapper's device.
+        **kwargs: :class:`negenv.NegotiationEnv` arguments (``max_cycles``, overrides).
+    """
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    from negenv.env import NegotiationEnv
+
+    env = NegotiationEnv(scenario, outcome_in_infos=False, **kwargs)
+    groups = {"party": list(env.parties)}
+    if env.scenario.mediated:
+        groups["mediator"] = ["mediator"]
+    return PettingZooWrapper(
+        env, group_map=groups, use_mask=True, categorical_actions=True, device=device
+    )
