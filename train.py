@@ -31,7 +31,7 @@ from tqdm import tqdm
 from agents import learned, registry
 from negenv import rollout
 from negenv.layout import party_names
-from negenv.scenario import load, with_overrides
+from negenv.scenario import with_overrides
 from negenv.training import config as config_mod
 from negenv.training.config import TrainConfig
 from negenv.training.runlog import RunLog, save_json, versions, write_atomic
@@ -57,7 +57,7 @@ def parse(argv: list[str]) -> TrainConfig:
 def scenario_of(cfg: TrainConfig):
     """The training scenario, with the full-information override of a scripted mediator that
     needs it (``nbs_full``, ``egalitarian``) when the mediator does not learn."""
-    sc = load(cfg.scenario)
+    sc = cfg.load_scenario()
     if sc.mediated and cfg.learn == "parties":
         spec = registry.mediator(cfg.mediator)
         sc = with_overrides(sc, spec.overrides) if spec.overrides else sc
@@ -246,7 +246,7 @@ def main(argv: list[str] | None = None) -> Path:
         from negenv.evaluate import Suite, evaluate
         from negenv.report import scorecard, write_report
 
-        suite = Suite((cfg.scenario,), cfg.scorecard_episodes, cfg.populations)
+        suite = Suite((sc,), cfg.scorecard_episodes, cfg.populations)
         mediators = [str(run / "best.pt"), *cfg.scorecard_mediators]
         rows, summary = evaluate(mediators, suite, cfg.progress, seed=cfg.test_seed)
         write_report(run / "scorecard", rows, summary)

@@ -35,7 +35,7 @@ from negenv.solutions import pareto_gaps, solve_batch
 
 @dataclass(frozen=True)
 class Suite:
-    scenarios: tuple[str, ...]
+    scenarios: tuple[str | Scenario, ...]  # names, paths or Scenario objects
     episodes: int
     populations: tuple[str, ...]
 
@@ -143,8 +143,9 @@ def evaluate(
     bar = tqdm(total=total, desc="episodes", disable=not progress)
     rows: list[dict[str, Any]] = []
     curves: dict[str, Any] = {}
-    for scenario_name in st.scenarios:
-        sc = load(scenario_name)
+    for scenario_given in st.scenarios:
+        sc = load(scenario_given)
+        scenario_name = sc.name
         for pop in st.populations:
             base = run(sc, None, pop, st.episodes, seed, backend, bar)
             solutions = solve_batch(base, sc.burden_issue)
@@ -213,8 +214,10 @@ PER_SCENARIO = (*HEADLINES.values(), "vom_nash_welfare_ratio", "normalised_score
 def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> dict[str, Any]:
     """Every metric's mean and stratified 95% CI, by mediator (strata: scenario x population)."""
     metrics = columns(rows, skip=LABELS)
+    names = [s if isinstance(s, str) and not s.endswith((".yaml", ".yml")) else load(s).name
+             for s in st.scenarios]
     out: dict[str, Any] = {
-        "suite": st.__dict__ | {"scenarios": list(st.scenarios)},
+        "suite": st.__dict__ | {"scenarios": names},
         "mediators": {},
     }
     table = np.array([[r.get(m, np.nan) for m in metrics] for r in rows], dtype=np.float64)
@@ -223,7 +226,7 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
         strata = sorted({k[1:] for k in keys if k[0] == mediator})
         groups = [table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata]
         out["mediators"][mediator] = _stats(metrics, groups)
-        for scenario in st.scenarios:  # each scenario alone: strata are its populations
+        for scenario in names:  # each scenario alone: strata are its populations
             mine = [g for g, key in zip(groups, strata) if key[0] == scenario]
             if mine:
                 names = [m for m in PER_SCENARIO if m in metrics]

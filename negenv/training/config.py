@@ -33,6 +33,9 @@ class TrainConfig:
 
     scenario: str = "multilateral_5"
     """Scenario: a built-in name or a YAML path."""
+    scenario_overrides: tuple[str, ...] = ()
+    """Scenario fields to change, as ``field=value`` (YAML values; nested fields by dots),
+    e.g. ``discount=0.5`` or ``implementation.sanction_rate=3``."""
     learn: Literal["mediator", "parties", "all"] = "mediator"
     """Roles that learn: the mediator, the parties (one shared policy), or both at once."""
     backend: Literal["torch", "sb3"] = "torch"
@@ -105,6 +108,14 @@ class TrainConfig:
     def run_name(self) -> str:
         return self.name or f"{self.scenario}-{self.learn}-{self.backend}-s{self.seed}"
 
+    def load_scenario(self):
+        """The scenario with ``scenario_overrides`` applied."""
+        from negenv.scenario import load, with_overrides
+
+        sc = load(self.scenario)
+        extra = _overrides(self.scenario_overrides)
+        return with_overrides(sc, extra) if extra else sc
+
     @property
     def batch_steps(self) -> int:
         return self.num_envs * self.rollout_steps
@@ -114,8 +125,6 @@ class TrainConfig:
         return max(1, -(-self.total_steps // self.batch_steps))
 
     def validate(self) -> TrainConfig:
-        from negenv.scenario import load
-
         def bad(name: str, allowed: str) -> ValueError:
             value = getattr(self, name)
             return ValueError(f"{name} = {value!r} is invalid: {allowed}")
@@ -146,12 +155,24 @@ class TrainConfig:
             raise bad("minibatches", f"at most num_envs * rollout_steps = {self.batch_steps}")
         if self.backend == "sb3" and self.learn == "all":
             raise bad("learn", "'all' needs backend 'torch' (sb3 trains one role at a time)")
-        sc = load(self.scenario)
+        sc = self.load_scenario()
         if self.learn in ("mediator", "all") and not sc.mediated:
             raise bad("learn", f"scenario {sc.name!r} has no mediator; use learn='parties'")
         if not self.populations:
             raise bad("populations", "at least one population")
         return self
+
+
+def _overrides(items: tuple[str, ...]) -> dict[str, Any]:
+    out = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ValueError(
+                f"scenario_overrides item {item!r} is invalid: write field=value"
+            )
+        out[key.strip()] = yaml.safe_load(value)
+    return out
 
 
 def fields() -> list[str]:

@@ -31,6 +31,11 @@ def party_stats(records: dict[str, np.ndarray], sc) -> dict[str, Any]:
         "completed": bootstrap_ci([(records["status"] == "completed").astype(float)]),
         "nash_welfare_ratio": bootstrap_ci([metrics["nash_welfare_ratio"]]),
         "party_return": bootstrap_ci([records["utility"].mean(axis=1)]),
+        "agreed_round": float(records["agreed_round"][agreed].mean()) if agreed.any() else None,
+        "agreement_text": records["agreement"][agreed].mean(axis=0).tolist()
+        if agreed.any()
+        else None,
+        "utility_by_seat": records["utility"].mean(axis=0).tolist(),
         "survival": survival(records, sc),
     }
     if "mediator_utility" in records:
