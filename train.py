@@ -161,8 +161,9 @@ def main(argv: list[str] | None = None) -> Path:
         from negenv.training import torch_ppo
         from negenv.vector import VectorNegotiationEnv
 
-        env = VectorNegotiationEnv(sc, num_envs=cfg.num_envs, device=cfg.device,
-                                   check_actions=False)
+        env = VectorNegotiationEnv(
+            sc, num_envs=cfg.num_envs, device=cfg.device, check_actions=False
+        )
         learners = [torch_ppo.make_learner(env, role, cfg) for role in roles]
         if ckpt is not None:
             for ln in learners:
@@ -192,23 +193,32 @@ def main(argv: list[str] | None = None) -> Path:
         return {sb3_ppo.role(cfg): SB3Policy(entry, tuple(entry["nvec"]))}
 
     def save(name: str, update: int, best: float, history: list[dict[str, float]]) -> None:
-        learned.save_checkpoint(run / name, {
-            "backend": cfg.backend,
-            "scenario": sc.name,
-            "config": config_mod.to_dict(cfg),
-            "update": update,
-            "steps": update * cfg.batch_steps,
-            "best_score": best,
-            "history": history,
-            "roles": role_states(),
-        })
+        learned.save_checkpoint(
+            run / name,
+            {
+                "backend": cfg.backend,
+                "scenario": sc.name,
+                "config": config_mod.to_dict(cfg),
+                "update": update,
+                "steps": update * cfg.batch_steps,
+                "best_score": best,
+                "history": history,
+                "roles": role_states(),
+            },
+        )
 
     # the learning loop
     start = int(ckpt["update"]) if ckpt else 0
     best = float(ckpt["best_score"]) if ckpt else -float("inf")
     log = RunLog(run, ckpt["history"] if ckpt else [])
-    bar = tqdm(total=cfg.updates * cfg.batch_steps, initial=start * cfg.batch_steps,
-               unit="step", unit_scale=True, disable=not cfg.progress, desc=cfg.run_name)
+    bar = tqdm(
+        total=cfg.updates * cfg.batch_steps,
+        initial=start * cfg.batch_steps,
+        unit="step",
+        unit_scale=True,
+        disable=not cfg.progress,
+        desc=cfg.run_name,
+    )
     for update in range(start, cfg.updates):
         tick = time.perf_counter()
         pop = cfg.populations[update % len(cfg.populations)]
@@ -222,8 +232,11 @@ def main(argv: list[str] | None = None) -> Path:
         else:
             outcomes, losses = sb3_ppo.run_update(model, venv, cfg, update), {}
         seconds = time.perf_counter() - tick
-        row = {"update": update + 1, "steps": (update + 1) * cfg.batch_steps,
-               "steps_per_second": cfg.batch_steps / seconds}
+        row = {
+            "update": update + 1,
+            "steps": (update + 1) * cfg.batch_steps,
+            "steps_per_second": cfg.batch_steps / seconds,
+        }
         row |= episode_stats(outcomes, "train") | losses
         done = update + 1 == cfg.updates
         if (update + 1) % cfg.eval_every == 0 or done:
@@ -235,8 +248,13 @@ def main(argv: list[str] | None = None) -> Path:
         if (update + 1) % cfg.checkpoint_every == 0 or done:
             save("last.pt", update + 1, best, log.history)
         bar.update(cfg.batch_steps)
-        bar.set_postfix({k.split("/", 1)[1]: f"{v:.3f}" for k, v in row.items()
-                         if k.startswith("train/") and k.endswith("return")})
+        bar.set_postfix(
+            {
+                k.split("/", 1)[1]: f"{v:.3f}"
+                for k, v in row.items()
+                if k.startswith("train/") and k.endswith("return")
+            }
+        )
     bar.close()
     log.curve(f"{cfg.run_name}: {cfg.learn} learning on {sc.name}")
     log.close()

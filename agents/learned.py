@@ -69,7 +69,7 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
     def deterministic_sample(self) -> torch.Tensor:
         return self.mode
 
-    def sample(self, sample_shape=torch.Size(), generator: torch.Generator | None = None):
+    def sample(self, sample_shape=(), generator: torch.Generator | None = None):
         """Gumbel-max draws; pass ``generator`` for injected randomness."""
         shape = torch.Size(sample_shape) + self.log_p.shape
         u = torch.rand(shape, generator=generator, device=self.log_p.device)

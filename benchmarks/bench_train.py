@@ -23,14 +23,37 @@ import train
 
 def throughput(backend: str, envs: int, rollout: int, updates: int, args) -> float:
     with tempfile.TemporaryDirectory() as tmp:
-        argv = ["--backend", backend, "--learn", args.learn, "--scenario", args.scenario,
-                "--num-envs", str(envs), "--rollout-steps", str(rollout),
-                "--total-steps", str(envs * rollout * (updates + 1)),
-                "--eval-every", str(10**6), "--checkpoint-every", str(10**6),
-                "--scorecard-episodes", "0", "--eval-episodes", "1", "--threads",
-                str(args.threads), "--device", args.device, "--run-dir", tmp, "--no-progress"]
+        argv = [
+            "--backend",
+            backend,
+            "--learn",
+            args.learn,
+            "--scenario",
+            args.scenario,
+            "--num-envs",
+            str(envs),
+            "--rollout-steps",
+            str(rollout),
+            "--total-steps",
+            str(envs * rollout * (updates + 1)),
+            "--eval-every",
+            str(10**6),
+            "--checkpoint-every",
+            str(10**6),
+            "--scorecard-episodes",
+            "0",
+            "--eval-episodes",
+            "1",
+            "--threads",
+            str(args.threads),
+            "--device",
+            args.device,
+            "--run-dir",
+            tmp,
+            "--no-progress",
+        ]
         if backend == "sb3":
-            argv[argv.index("--device"):argv.index("--device") + 2] = []
+            argv[argv.index("--device") : argv.index("--device") + 2] = []
         run = train.main(argv)
         with open(Path(run) / "progress.csv") as f:
             rows = list(csv.DictReader(f))[1:]  # the first update warms up
@@ -53,7 +76,9 @@ def main() -> None:
     fast = throughput("torch", args.torch_envs, 32, args.updates, args)
     print(f"{args.learn} on {args.scenario}, threads {args.threads}, device {args.device}")
     print(f"  sb3   ({args.sb3_envs:>5} envs): {sb3:12,.0f} env-steps/s")
-    print(f"  torch ({args.torch_envs:>5} envs): {fast:12,.0f} env-steps/s   {fast / sb3:6.1f}x sb3")
+    print(
+        f"  torch ({args.torch_envs:>5} envs): {fast:12,.0f} env-steps/s   {fast / sb3:6.1f}x sb3"
+    )
 
 
 if __name__ == "__main__":

@@ -148,8 +148,8 @@ class NegotiationEnv(ParallelEnv):
     ## Arguments
     ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
     (``ansi``, ``rgb_array``, ``human`` or None), ``action_mode``, ``flat_obs``,
-    ``max_cycles``, ``outcome_in_infos``, and any scenario field as a keyword override, nested fields by double
-    underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
+    ``max_cycles``, ``outcome_in_infos``, and any scenario field as a keyword override, nested
+    fields by double underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
     ## Version History
     * v0: initial release; rules version 2 (DESIGN.md v2): worth ``W``, absolute proposals on a

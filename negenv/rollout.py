@@ -121,7 +121,9 @@ def party_actions(
     b = po.shape[0]
     out = np.empty((b, po.shape[1], width), dtype=numbers)
     for policy, seats in groups:
-        rows = policy.act(po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2]))
+        rows = policy.act(
+            po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
+        )
         out[:, seats] = np.asarray(rows).reshape(b, len(seats), -1)
     return out
 

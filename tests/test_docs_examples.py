@@ -1,5 +1,6 @@
 """Every ```python block of docs/integrations/*.md runs, page by page, in a fresh interpreter
-(``py`` blocks are shown but not run: they need a cluster)."""
+(``py`` blocks are shown but not run: they need a cluster). The BenchMARL page runs in the
+venv ``.ci/benchmarl-venv`` builds (CI builds it)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-DOCS = Path(__file__).resolve().parents[1] / "docs" / "integrations"
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs" / "integrations"
+BENCHMARL_PYTHON = ROOT / ".venv-benchmarl" / "bin" / "python"  # built by .ci/benchmarl-venv
 PAGES = sorted(DOCS.glob("*.md"))
 
 
@@ -29,8 +32,14 @@ def test_page_examples_run(page, tmp_path):
     code = "\n".join(blocks(page))
     if page.stem == "rllib":
         pytest.importorskip("ray", reason="needs the rllib extra")
+    python = sys.executable
+    if page.stem == "benchmarl":  # BenchMARL pins an older TorchRL: its own venv
+        if not BENCHMARL_PYTHON.exists():
+            pytest.skip("run `bash .ci/benchmarl-venv` first (.ci/run does)")
+        python = str(BENCHMARL_PYTHON)
     script = tmp_path / f"example_{page.stem}.py"  # not torchrl.py: it would shadow torchrl
     script.write_text(code)
-    done = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
-                          timeout=600, cwd=tmp_path)
+    done = subprocess.run(
+        [python, str(script)], capture_output=True, text=True, timeout=600, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr[-3000:]

@@ -52,9 +52,21 @@ def test_local_ray_two_env_runners_masks_checkpoint_and_evaluation(tmp_path):
     finally:
         ray.shutdown()
     registry.mediator(f"rllib:{path}")
-    evaluate.main(["--mediator", f"rllib:{path}", "--scenario", "multilateral_5",
-                   "--population", "threshold", "--episodes", "16", "--out",
-                   str(tmp_path / "report"), "--no-progress"])
+    evaluate.main(
+        [
+            "--mediator",
+            f"rllib:{path}",
+            "--scenario",
+            "multilateral_5",
+            "--population",
+            "threshold",
+            "--episodes",
+            "16",
+            "--out",
+            str(tmp_path / "report"),
+            "--no-progress",
+        ]
+    )
     assert (tmp_path / "report" / "summary.json").is_file()
 
 
@@ -82,8 +94,9 @@ def test_every_agent_gets_its_last_observation_and_ends_are_kept_apart():
         assert env.observation_spaces[agent].contains(o)
     rng = np.random.default_rng(0)
     while True:
-        actions = {a: env.action_spaces[a].sample(obs[a]["action_mask"].astype(np.int8))
-                   for a in obs}
+        actions = {
+            a: env.action_spaces[a].sample(obs[a]["action_mask"].astype(np.int8)) for a in obs
+        }
         obs, rewards, terms, truncs, _ = env.step(actions)
         if terms["__all__"] or truncs["__all__"]:
             break

@@ -19,13 +19,33 @@ from negenv import rollout
 from negenv.scenario import load
 
 ROOT = Path(__file__).resolve().parents[1]
-TINY = ["--num-envs", "16", "--rollout-steps", "8", "--epochs", "2", "--minibatches", "2",
-        "--eval-every", "1", "--eval-episodes", "8", "--scorecard-episodes", "0",
-        "--hidden", "32", "--no-progress"]
+TINY = [
+    "--num-envs",
+    "16",
+    "--rollout-steps",
+    "8",
+    "--epochs",
+    "2",
+    "--minibatches",
+    "2",
+    "--eval-every",
+    "1",
+    "--eval-episodes",
+    "8",
+    "--scorecard-episodes",
+    "0",
+    "--hidden",
+    "32",
+    "--no-progress",
+]
 
 
 def run(tmp: Path, *args: str, updates: int = 2, name: str = "r") -> Path:
-    envs = int(args[len(args) - 1 - args[::-1].index("--num-envs") + 1]) if "--num-envs" in args else 16
+    envs = (
+        int(args[len(args) - 1 - args[::-1].index("--num-envs") + 1])
+        if "--num-envs" in args
+        else 16
+    )
     steps = updates * envs * 8
     argv = [*TINY, "--total-steps", str(steps), "--run-dir", str(tmp), "--name", name, *args]
     return train.main(argv)
@@ -48,11 +68,18 @@ def tensors(path: Path) -> dict[str, torch.Tensor]:
 
 def history(path: Path) -> list[dict[str, str]]:
     with open(path / "progress.csv") as f:
-        return [{k: v for k, v in row.items() if k != "steps_per_second"} for row in csv.DictReader(f)]
+        return [
+            {k: v for k, v in row.items() if k != "steps_per_second"} for row in csv.DictReader(f)
+        ]
 
 
-CASES = [("torch", "mediator"), ("torch", "parties"), ("torch", "all"),
-         ("sb3", "mediator"), ("sb3", "parties")]
+CASES = [
+    ("torch", "mediator"),
+    ("torch", "parties"),
+    ("torch", "all"),
+    ("sb3", "mediator"),
+    ("sb3", "parties"),
+]
 
 
 @pytest.mark.parametrize(("backend", "learn"), CASES)
@@ -61,8 +88,14 @@ def test_every_backend_and_role_trains_saves_and_loads_as_agents(tmp_path, backe
     if backend == "sb3" and learn == "mediator":
         extra += ["--num-envs", "2"]
     out = run(tmp_path, "--backend", backend, "--learn", learn, *extra)
-    for name in ("config.yaml", "versions.json", "progress.csv", "last.pt", "best.pt",
-                 "learning_curve.png"):
+    for name in (
+        "config.yaml",
+        "versions.json",
+        "progress.csv",
+        "last.pt",
+        "best.pt",
+        "learning_curve.png",
+    ):
         assert (out / name).is_file(), name
     rows = history(out)
     assert [int(r["update"]) for r in rows] == [1, 2]
@@ -102,21 +135,54 @@ def test_same_seed_same_run_and_resume_equals_uninterrupted(tmp_path, backend):
 
 
 def test_learned_mediator_scorecard_beside_scripted_ones(tmp_path):
-    out = run(tmp_path, "--scenario", "bilateral_asymmetric", "--scorecard-episodes", "8",
-              "--scorecard-mediators", "split", "random", "--populations", "threshold")
+    out = run(
+        tmp_path,
+        "--scenario",
+        "bilateral_asymmetric",
+        "--scorecard-episodes",
+        "8",
+        "--scorecard-mediators",
+        "split",
+        "random",
+        "--populations",
+        "threshold",
+    )
     summary = (out / "scorecard" / "report.md").read_text()
     assert "best.pt" in summary and "split" in summary
     from negenv import evaluate
 
-    evaluate.main(["--mediator", str(out / "best.pt"), "--mediator", "split", "--scenario",
-                   "bilateral_asymmetric", "--population", "threshold", "--episodes", "8",
-                   "--out", str(tmp_path / "ev"), "--no-progress"])
+    evaluate.main(
+        [
+            "--mediator",
+            str(out / "best.pt"),
+            "--mediator",
+            "split",
+            "--scenario",
+            "bilateral_asymmetric",
+            "--population",
+            "threshold",
+            "--episodes",
+            "8",
+            "--out",
+            str(tmp_path / "ev"),
+            "--no-progress",
+        ]
+    )
     assert (tmp_path / "ev" / "summary.json").is_file()
 
 
 def test_parties_report_learned_behaviour(tmp_path):
-    out = run(tmp_path, "--scenario", "bilateral_asymmetric", "--learn", "parties",
-              "--scorecard-episodes", "16", "--mediator", "guarantees_monitoring")
+    out = run(
+        tmp_path,
+        "--scenario",
+        "bilateral_asymmetric",
+        "--learn",
+        "parties",
+        "--scorecard-episodes",
+        "16",
+        "--mediator",
+        "guarantees_monitoring",
+    )
     import json
 
     report = json.loads((out / "party_report.json").read_text())
@@ -174,9 +240,17 @@ def test_mediator_learns_the_known_optimum(tmp_path):
     """Two parties split one issue under full information: the mediator's objective peaks at
     the Nash bargaining solution x* = (1 + d_0 - d_1) / 2 = 0.6, agreed in round 1, worth
     delta * sqrt(prod(x_i - d_i) / prod(1 - d_i))."""
-    out = train.main(["--config", str(ROOT / "configs/train/known_optimum.yaml"),
-                      "--scenario", str(ROOT / "configs/train/known_optimum_scenario.yaml"),
-                      "--run-dir", str(tmp_path), "--no-progress"])
+    out = train.main(
+        [
+            "--config",
+            str(ROOT / "configs/train/known_optimum.yaml"),
+            "--scenario",
+            str(ROOT / "configs/train/known_optimum_scenario.yaml"),
+            "--run-dir",
+            str(tmp_path),
+            "--no-progress",
+        ]
+    )
     sc = load(ROOT / "configs/train/known_optimum_scenario.yaml")
     env = negenv.parallel_env(sc)
     policies = registry.population("threshold", env)

@@ -65,7 +65,10 @@ class NegotiationMultiAgentEnv(MultiAgentEnv):
     @staticmethod
     def _convert(obs: dict[str, dict[str, np.ndarray]]) -> dict[str, dict[str, np.ndarray]]:
         return {
-            a: {"observations": o["observation"], "action_mask": o["action_mask"].astype(np.float32)}
+            a: {
+                "observations": o["observation"],
+                "action_mask": o["action_mask"].astype(np.float32),
+            }
             for a, o in obs.items()
         }
 
@@ -124,8 +127,7 @@ def ppo_config(
                 }
             )
         )
-        .training(train_batch_size_per_learner=train_batch_size, minibatch_size=200,
-                  num_epochs=2)
+        .training(train_batch_size_per_learner=train_batch_size, minibatch_size=200, num_epochs=2)
         .callbacks(IllegalActions)
     )
 

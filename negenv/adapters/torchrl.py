@@ -29,7 +29,11 @@ class NegotiationTorchRLEnv(EnvBase):
         num_envs: batch size.
         device: torch device.
         dtype: float dtype of observations and rewards.
-        **kwargs: passed to :class:`VectorNegotiationEnv` (``max_cycles``, scenario overrides).
+        mediator_agent_dim: give the mediator group an agent dimension of 1, ``(B, 1, ...)``,
+            as multi-agent libraries that expect one in every group do (BenchMARL).
+        **kwargs: passed to :class:`VectorNegotiationEnv` (``action_mode``, ``max_cycles``,
+            scenario overrides). In the continuous mode actions are ``Bounded`` floats, one per
+            component, and ``action_mask`` marks the components that matter this step.
     """
 
     def __init__(
@@ -38,8 +42,10 @@ class NegotiationTorchRLEnv(EnvBase):
         num_envs: int = 64,
         device: str | torch.device = "cpu",
         dtype: torch.dtype = torch.float32,
+        mediator_agent_dim: bool = False,
         **kwargs: Any,
     ):
+        self.mediator_agent_dim = mediator_agent_dim
         self.venv = VectorNegotiationEnv(
             scenario, num_envs=num_envs, device=device, dtype=dtype, autoreset=False, **kwargs
         )
@@ -52,20 +58,24 @@ class NegotiationTorchRLEnv(EnvBase):
         n, dtype = lay.n, v.dtype
         groups = {"party": ((b, n), lay.party_obs.size, lay.party_nvec)}
         if v.scenario.mediated:
-            groups["mediator"] = ((b,), lay.mediator_obs.size, lay.mediator_nvec)
+            med_shape = (b, 1) if self.mediator_agent_dim else (b,)
+            groups["mediator"] = (med_shape, lay.mediator_obs.size, lay.mediator_nvec)
         obs, act, rew = {}, {}, {}
         for role, (shape, size, nvec) in groups.items():
+            width = sum(nvec) if v.action_mode == "discrete" else v.action_shape(role)[-1]
             obs[role] = Composite(
                 observation=Bounded(-1.0, 1.0, (*shape, size), dtype=dtype, device=dev),
-                action_mask=Binary(sum(nvec), (*shape, sum(nvec)), dtype=torch.bool, device=dev),
+                action_mask=Binary(width, (*shape, width), dtype=torch.bool, device=dev),
                 shape=shape,
                 device=dev,
             )
-            act[role] = Composite(
-                action=MultiCategorical(list(nvec), (*shape, len(nvec)), device=dev),
-                shape=shape,
-                device=dev,
-            )
+            if v.action_mode == "discrete":
+                action = MultiCategorical(list(nvec), (*shape, len(nvec)), device=dev)
+            else:  # one float per component in its bounds (the codec rounds or thresholds)
+                low, high = (t.to(dev, dtype) for t in v.action_bounds(role))
+                action = Bounded(low.expand(*shape, -1), high.expand(*shape, -1),
+                                 (*shape, low.numel()), dtype=dtype, device=dev)
+            act[role] = Composite(action=action, shape=shape, device=dev)
             rew[role] = Composite(
                 reward=Unbounded((*shape, 1), dtype=dtype, device=dev), shape=shape, device=dev
             )
@@ -89,10 +99,11 @@ class NegotiationTorchRLEnv(EnvBase):
         out = TensorDict({}, batch_size=[b], device=self.device)
         for role, parts in obs.items():
             shape = [b, n] if role == "party" else [b]
+            x, m = parts["observation"], parts["action_mask"].bool()
+            if role == "mediator" and self.mediator_agent_dim:
+                shape, x, m = [b, 1], x.unsqueeze(1), m.unsqueeze(1)
             out[role] = TensorDict(
-                {"observation": parts["observation"], "action_mask": parts["action_mask"].bool()},
-                batch_size=shape,
-                device=self.device,
+                {"observation": x, "action_mask": m}, batch_size=shape, device=self.device
             )
         out["state"] = self.venv.global_state()
         return out
@@ -110,11 +121,14 @@ class NegotiationTorchRLEnv(EnvBase):
 
     def _step(self, tensordict: TensorDictBase) -> TensorDict:
         actions = {role: tensordict[role, "action"] for role in self.venv.roles}
+        if "mediator" in actions and self.mediator_agent_dim:
+            actions["mediator"] = actions["mediator"].squeeze(1)
         obs, rewards, terminated, truncated, _ = self.venv.step(actions)
         out = self._pack(obs)
         out["party", "reward"] = rewards["party"][..., None]
         if "mediator" in rewards and self.venv.scenario.mediated:
-            out["mediator", "reward"] = rewards["mediator"][..., None]
+            reward = rewards["mediator"][..., None]
+            out["mediator", "reward"] = reward.unsqueeze(1) if self.mediator_agent_dim else reward
         out["terminated"], out["truncated"] = terminated[:, None], truncated[:, None]
         out["done"] = (terminated | truncated)[:, None]
         return out

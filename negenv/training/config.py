@@ -8,7 +8,7 @@ of ``configs/train/`` with ``yaml.safe_load``, rejects unknown keys by name, and
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -168,9 +168,7 @@ def _overrides(items: tuple[str, ...]) -> dict[str, Any]:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            raise ValueError(
-                f"scenario_overrides item {item!r} is invalid: write field=value"
-            )
+            raise ValueError(f"scenario_overrides item {item!r} is invalid: write field=value")
         out[key.strip()] = yaml.safe_load(value)
     return out
 
@@ -187,8 +185,10 @@ def from_dict(data: dict[str, Any], source: str = "config") -> TrainConfig:
     if unknown:
         raise ValueError(f"{source}: unknown key(s) {unknown}; known: {', '.join(fields())}")
     types = {f.name: f.type for f in dataclasses.fields(TrainConfig)}
-    fixed = {k: tuple(v) if "tuple" in str(types[k]) and isinstance(v, list) else v
-             for k, v in data.items()}
+    fixed = {
+        k: tuple(v) if "tuple" in str(types[k]) and isinstance(v, list) else v
+        for k, v in data.items()
+    }
     return TrainConfig(**fixed)
 
 

@@ -56,16 +56,19 @@ def party_report(cfg: TrainConfig, sc, run: Path) -> str:
         policies = registry.population(pop, shell)
         if sc.mediated:
             policies["mediator"] = registry.mediator(cfg.mediator).build(shell)
-        rec = rollout.run(sc, policies, cfg.scorecard_episodes, cfg.test_seed,
-                          dtype=torch.float32)
+        rec = rollout.run(sc, policies, cfg.scorecard_episodes, cfg.test_seed, dtype=torch.float32)
         report[label] = party_stats(rec, sc)
     save_json(run / "party_report.json", report)
-    lines = [f"parties under mediator {report['mediator']} ({cfg.scorecard_episodes} episodes)",
-             f"{'':10s} {'agree':>7s} {'defect':>7s} {'complete':>8s} {'RMST':>6s} {'NWR':>6s}"]
+    lines = [
+        f"parties under mediator {report['mediator']} ({cfg.scorecard_episodes} episodes)",
+        f"{'':10s} {'agree':>7s} {'defect':>7s} {'complete':>8s} {'RMST':>6s} {'NWR':>6s}",
+    ]
     for label in ("learned", "threshold"):
         r = report[label]
         rm = r["survival"]["rmst"] if r["survival"] else float("nan")
         dfc = r["defected"][0] if r["defected"] else float("nan")
-        lines.append(f"{label:10s} {r['agreement'][0]:7.3f} {dfc:7.3f} {r['completed'][0]:8.3f} "
-                     f"{rm:6.3f} {r['nash_welfare_ratio'][0]:6.3f}")
+        lines.append(
+            f"{label:10s} {r['agreement'][0]:7.3f} {dfc:7.3f} {r['completed'][0]:8.3f} "
+            f"{rm:6.3f} {r['nash_welfare_ratio'][0]:6.3f}"
+        )
     return "\n".join(lines)

@@ -7,6 +7,7 @@ it (``purge_step``). Files are written atomically.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import json
@@ -18,8 +19,16 @@ from pathlib import Path
 from typing import Any
 
 VERSIONED = (
-    "negenv", "torch", "numpy", "gymnasium", "pettingzoo", "torchrl", "tensordict",
-    "stable-baselines3", "sb3-contrib", "tyro",
+    "negenv",
+    "torch",
+    "numpy",
+    "gymnasium",
+    "pettingzoo",
+    "torchrl",
+    "tensordict",
+    "stable-baselines3",
+    "sb3-contrib",
+    "tyro",
 )
 
 
@@ -38,10 +47,8 @@ def write_atomic(path: Path, data: bytes | str) -> None:
 def versions() -> dict[str, str]:
     out = {"python": platform.python_version()}
     for name in VERSIONED:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 

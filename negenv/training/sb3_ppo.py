@@ -10,6 +10,7 @@ state dicts (read back with ``weights_only=True``), not SB3's pickled zip.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -27,14 +28,14 @@ def make_venv(cfg: TrainConfig):
     if cfg.learn == "parties":
         from negenv.adapters.sb3 import SeatVecEnv
 
-        return SeatVecEnv(cfg.scenario, num_episodes=cfg.num_envs, mediator=cfg.mediator)
+        return SeatVecEnv(cfg.load_scenario(), num_episodes=cfg.num_envs, mediator=cfg.mediator)
     from stable_baselines3.common.vec_env import DummyVecEnv
 
     from negenv.adapters.gymnasium import MediatorEnv
 
-    pops = cfg.populations
+    sc, pops = cfg.load_scenario(), cfg.populations
     return DummyVecEnv(
-        [lambda p=pops[i % len(pops)]: MediatorEnv(cfg.scenario, p) for i in range(cfg.num_envs)]
+        [partial(MediatorEnv, sc, pops[i % len(pops)]) for i in range(cfg.num_envs)]
     )
 
 
@@ -105,8 +106,12 @@ def run_update(model, venv, cfg: TrainConfig, update: int) -> list[dict[str, np.
     model.action_space.seed(s)
     venv.seed(s)
     model._last_obs = None  # learn() resets the envs: every update plays fresh episodes
-    model.learn(cfg.batch_steps * (venv.num_envs // cfg.num_envs), callback=Outcomes(),
-                reset_num_timesteps=False, progress_bar=False)
+    model.learn(
+        cfg.batch_steps * (venv.num_envs // cfg.num_envs),
+        callback=Outcomes(),
+        reset_num_timesteps=False,
+        progress_bar=False,
+    )
     if hasattr(venv, "outcomes"):
         outcomes += venv.outcomes
         venv.outcomes = []

@@ -111,7 +111,9 @@ class Background:
         out, dev = {}, self.env.device
         if self.groups is not None:
             width = self.env.action_shape("party")[2]
-            out["party"] = torch.from_numpy(party_actions(self.groups, obs["party"], width, np.int64))
+            out["party"] = torch.from_numpy(
+                party_actions(self.groups, obs["party"], width, np.int64)
+            )
         if "mediator" in self.policies and "mediator" in obs:
             mo = obs["mediator"]
             a = self.policies["mediator"].act(
@@ -166,7 +168,9 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
     with torch.no_grad():
         for ln in learners:
             x = _flat(ln.role, obs[ln.role]["observation"])
-            buf[ln.role]["last_value"] = [ln.critic(_critic_input(env, ln.role, x, cfg)).squeeze(-1)]
+            buf[ln.role]["last_value"] = [
+                ln.critic(_critic_input(env, ln.role, x, cfg)).squeeze(-1)
+            ]
     data = {role: {k: torch.stack(v) for k, v in b.items()} for role, b in buf.items()}
     return data, outcomes
 
