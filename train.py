@@ -151,7 +151,7 @@ def main(argv: list[str] | None = None) -> Path:
     save_json(run / "versions.json", versions())
 
     # seeding: weights from the seed; every update reseeds its own random stream
-    torch.set_num_threads(cfg.threads)
+    torch.set_num_threads(cfg.torch_threads)
     torch.manual_seed(cfg.seed)
     sc = scenario_of(cfg)
     roles = ROLE_OF[cfg.learn]

@@ -144,7 +144,7 @@ def pettingzoo_wrapper(scenario: Any = "multilateral_5", device: str = "cpu", **
     honoured (``use_mask=True``: random actions and TorchRL's masked distributions follow
     them) and MultiDiscrete actions stay categorical. The env is built with
     ``outcome_in_infos=False``, so every step's infos are the same numbers TorchRL stacks;
-    the outcome record of the last episode stays in ``wrapper._env.outcome``.
+    the outcome record of an ended episode is ``wrapper._env.outcome`` until the next reset.
 
     Args:
         scenario: as for :func:`negenv.parallel_env`.

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The learning results of the README and the closing notes, run by run (CPU, 2 cores: the
+# parties and Rubinstein runs take a few minutes each, the long mediator run about 30).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+python train.py                                                    # the README's main job
+python train.py --config configs/train/mediator_multilateral_5_long.yaml
+for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
+    python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \
+        --name "parties-multilateral_5-$m"
+done
+for d in 0.5 0.8 0.9 0.95; do                                      # the Rubinstein table
+    python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
+        --name "rubinstein-$d"
+done
+python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \
+    runs/rubinstein-0.9 runs/rubinstein-0.95
+python benchmarks/bench_train.py                                   # torch vs sb3 throughput
