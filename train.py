@@ -97,7 +97,9 @@ def background(cfg: TrainConfig, env, population: str) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------- 3. statistics
-def episode_stats(outcomes: list[dict[str, np.ndarray]], prefix: str) -> dict[str, float]:
+def episode_stats(
+    outcomes: list[dict[str, np.ndarray]], prefix: str, mediated: bool = True
+) -> dict[str, float]:
     """Per-role mean returns and the fairness and durability basics of finished episodes."""
     if not outcomes:
         return {}
@@ -112,7 +114,7 @@ def episode_stats(outcomes: list[dict[str, np.ndarray]], prefix: str) -> dict[st
         else 0.0,
         f"{prefix}/min_gain": float(rec["gain"].min(axis=1).mean()),
     }
-    if "mediator_utility" in rec and rec["mediator_utility"].size:
+    if mediated and rec["mediator_utility"].size:
         out[f"{prefix}/mediator/return"] = float(rec["mediator_utility"].mean())
     return out
 
@@ -138,7 +140,7 @@ def evaluate_now(cfg: TrainConfig, sc, learned_policies: dict[str, Any]) -> dict
         if "mediator" in learned_policies:
             policies["mediator"] = learned_policies["mediator"]
         rec = rollout.run(sc, policies, cfg.eval_episodes, cfg.eval_seed, dtype=torch.float32)
-        stats.append(episode_stats([rec], "eval"))
+        stats.append(episode_stats([rec], "eval", sc.mediated))
     return {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
 
 
@@ -237,7 +239,7 @@ def main(argv: list[str] | None = None) -> Path:
             "steps": (update + 1) * cfg.batch_steps,
             "steps_per_second": cfg.batch_steps / seconds,
         }
-        row |= episode_stats(outcomes, "train") | losses
+        row |= episode_stats(outcomes, "train", sc.mediated) | losses
         done = update + 1 == cfg.updates
         if (update + 1) % cfg.eval_every == 0 or done:
             row |= evaluate_now(cfg, sc, policies_now())

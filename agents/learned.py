@@ -134,6 +134,7 @@ def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     os.close(fd)
     try:
         torch.save({"format": FORMAT, **payload}, tmp)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -81,7 +81,9 @@ def main() -> None:
     sb3 = throughput("sb3", args.sb3_envs, 64, max(1, args.updates // 2), args.sb3_threads, args)
     fast = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args)
     print(f"{args.learn} on {args.scenario}, device {args.device}")
-    print(f"  sb3   ({args.sb3_envs:>5} envs, {args.sb3_threads} threads): {sb3:10,.0f} env-steps/s")
+    print(
+        f"  sb3   ({args.sb3_envs:>5} envs, {args.sb3_threads} threads): {sb3:10,.0f} env-steps/s"
+    )
     print(
         f"  torch ({args.torch_envs:>5} envs, {args.torch_threads} threads): {fast:10,.0f} "
         f"env-steps/s   {fast / sb3:6.1f}x sb3"

@@ -18,7 +18,7 @@ def test_pettingzoo_wrapper_specs_and_masked_rollouts(scenario):
     check_env_specs(env)
     torch.manual_seed(0)
     data = env.rollout(80, break_when_any_done=False)  # random actions drawn from the masks
-    groups = ["party", "mediator"] if "mediator" in data.keys() else ["party"]
+    groups = ["party", "mediator"] if "mediator" in data.keys() else ["party"]  # noqa: SIM118
     for g in groups:
         assert int(data["next", g, "info", "illegal_action"].sum()) == 0
         assert torch.isfinite(data["next", g, "reward"]).all()
