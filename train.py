@@ -33,10 +33,8 @@ from negenv import rollout
 from negenv.layout import party_names
 from negenv.scenario import with_overrides
 from negenv.training import config as config_mod
-from negenv.training.config import TrainConfig
+from negenv.training.config import ROLE_OF, TrainConfig
 from negenv.training.runlog import RunLog, save_json, versions, write_atomic
-
-ROLE_OF = {"mediator": ("mediator",), "parties": ("party",), "all": ("party", "mediator")}
 
 
 # --------------------------------------------------------------------------- 1. config

@@ -184,6 +184,9 @@ def _overrides(items: tuple[str, ...]) -> dict[str, Any]:
     return out
 
 
+ROLE_OF = {"mediator": ("mediator",), "parties": ("party",), "all": ("party", "mediator")}
+
+
 def fields() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)]
 

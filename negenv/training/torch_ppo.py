@@ -33,8 +33,6 @@ from negenv.rollout import party_actions, seat_groups
 from negenv.training.config import TrainConfig
 from negenv.vector import VectorNegotiationEnv
 
-ROLE_OF = {"mediator": ("mediator",), "parties": ("party",), "all": ("party", "mediator")}
-
 
 @dataclass
 class Learner:
