@@ -207,6 +207,7 @@ def test_unknown_config_key_names_it(tmp_path):
         (["--eval-seed", "0"], "eval_seed = 0 is invalid"),
         (["--scenario", "unmediated_5"], "has no mediator"),
         (["--total-steps", "0"], "total_steps = 0 is invalid"),
+        (["--name", "../elsewhere"], "name = '../elsewhere' is invalid"),
     ],
 )
 def test_bad_values_are_refused_before_anything_is_written(tmp_path, args, message):
@@ -240,6 +241,7 @@ def test_mediator_learns_the_known_optimum(tmp_path):
     """Two parties split one issue under full information: the mediator's objective peaks at
     the Nash bargaining solution x* = (1 + d_0 - d_1) / 2 = 0.6, agreed in round 1, worth
     delta * sqrt(prod(x_i - d_i) / prod(1 - d_i))."""
+    before = sorted(p.name for p in (ROOT / "configs" / "train").iterdir())
     out = train.main(
         [
             "--config",
@@ -251,6 +253,8 @@ def test_mediator_learns_the_known_optimum(tmp_path):
             "--no-progress",
         ]
     )
+    assert out == tmp_path / "known_optimum_scenario-mediator-torch-s0"
+    assert sorted(p.name for p in (ROOT / "configs" / "train").iterdir()) == before
     sc = load(ROOT / "configs/train/known_optimum_scenario.yaml")
     env = negenv.parallel_env(sc)
     policies = registry.population("threshold", env)

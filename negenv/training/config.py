@@ -107,7 +107,13 @@ class TrainConfig:
 
     @property
     def run_name(self) -> str:
-        return self.name or f"{self.scenario}-{self.learn}-{self.backend}-s{self.seed}"
+        """``name``, or scenario-learn-backend-seed (a scenario file by its stem)."""
+        scenario = (
+            Path(self.scenario).stem
+            if self.scenario.endswith((".yaml", ".yml"))
+            else (self.scenario)
+        )
+        return self.name or f"{scenario}-{self.learn}-{self.backend}-s{self.seed}"
 
     def load_scenario(self):
         """The scenario with ``scenario_overrides`` applied."""
@@ -158,6 +164,8 @@ class TrainConfig:
             raise bad("ent_coef" if self.ent_coef < 0 else "vf_coef", "must be >= 0")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise bad("hidden", "a non-empty list of ints >= 1")
+        if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
+            raise bad("name", "a plain folder name (no path separators)")
         if self.eval_seed == self.seed:
             raise bad("eval_seed", "must differ from seed (evaluation uses unseen episodes)")
         if self.test_seed in (self.seed, self.eval_seed):
