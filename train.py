@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -125,7 +126,9 @@ def score(stats: dict[str, float], learn: str) -> float:
 
 
 def evaluate_now(cfg: TrainConfig, sc, learned_policies: dict[str, Any]) -> dict[str, float]:
-    """Deterministic learned policies on ``eval_episodes`` unseen episodes per population."""
+    """Deterministic learned policies on ``eval_episodes`` unseen episodes per population:
+    returns, agreement, completion, defection, worst-off gain, Nash welfare ratio, stage
+    completion and compliance (means over the populations)."""
     import negenv
 
     shell = negenv.parallel_env(sc)
@@ -138,8 +141,24 @@ def evaluate_now(cfg: TrainConfig, sc, learned_policies: dict[str, Any]) -> dict
         if "mediator" in learned_policies:
             policies["mediator"] = learned_policies["mediator"]
         rec = rollout.run(sc, policies, cfg.eval_episodes, cfg.eval_seed, dtype=torch.float32)
-        stats.append(episode_stats([rec], "eval", sc.mediated))
-    return {k: float(np.mean([s[k] for s in stats])) for k in stats[0]}
+        stats.append(episode_stats([rec], "eval", sc.mediated) | fairness_durability(rec, sc))
+    keys = dict.fromkeys(k for s in stats for k in s)
+    return {k: float(np.mean([s[k] for s in stats if k in s])) for k in keys}
+
+
+def fairness_durability(rec: dict[str, np.ndarray], sc) -> dict[str, float]:
+    """The scorecard's fairness and durability headlines on these episodes: means over the
+    episodes where they apply, left out where they apply to none (no agreement)."""
+    from negenv.metrics import episode_metrics
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # no agreement: nothing to average
+        m = episode_metrics(rec, sc)
+        means = {
+            f"eval/{k}": float(np.nanmean(m[k]))
+            for k in ("nash_welfare_ratio", "stage_completion", "compliance_rate")
+        }
+    return {k: v for k, v in means.items() if np.isfinite(v)}
 
 
 # ------------------------------------------------------------------------------ 4. main
