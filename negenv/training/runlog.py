@@ -18,6 +18,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 VERSIONED = (
     "negenv",
     "torch",
@@ -101,9 +103,13 @@ class RunLog:
         steps = [r["steps"] for r in self.history]
         for key in sorted({k for r in self.history for k in r}):
             if key.endswith("/return"):
-                pts = [(r["steps"], r[key]) for r in self.history if key in r]
-                style = "-" if key.startswith("train") else "o-"
-                ax.plot(*zip(*pts), style, label=key, markersize=3)
+                pts = np.array([(r["steps"], r[key]) for r in self.history if key in r])
+                if key.startswith("train"):  # updates alternate populations: smooth over 10
+                    k = min(10, len(pts))
+                    smooth = np.convolve(pts[:, 1], np.ones(k) / k, mode="valid")
+                    ax.plot(pts[k - 1 :, 0], smooth, "-", label=f"{key} (mean of {k} updates)")
+                else:
+                    ax.plot(pts[:, 0], pts[:, 1], "o-", label=key, markersize=3)
         ax.set_xlabel("environment steps")
         ax.set_ylabel("mean episode return")
         ax.set_xlim(0, max(steps))
