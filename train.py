@@ -35,7 +35,7 @@ from negenv.layout import party_names
 from negenv.scenario import with_overrides
 from negenv.training import config as config_mod
 from negenv.training.config import ROLE_OF, TrainConfig
-from negenv.training.runlog import RunLog, save_json, versions, write_atomic
+from negenv.training.runlog import RunLog, save_json, versions, write_text
 
 
 # --------------------------------------------------------------------------- 1. config
@@ -166,7 +166,7 @@ def main(argv: list[str] | None = None) -> Path:
     cfg = parse(sys.argv[1:] if argv is None else argv)
     run, ckpt = open_run(cfg)
     run.mkdir(parents=True, exist_ok=True)
-    write_atomic(run / "config.yaml", yaml.safe_dump(config_mod.to_dict(cfg), sort_keys=False))
+    write_text(run / "config.yaml", yaml.safe_dump(config_mod.to_dict(cfg), sort_keys=False))
     save_json(run / "versions.json", versions())
 
     # seeding: weights from the seed; every update reseeds its own random stream

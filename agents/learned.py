@@ -11,14 +11,14 @@ Checkpoints are plain dicts of tensors and numbers, read with ``torch.load(weigh
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
+
+from negenv.atomic import write_atomic
 
 FORMAT = "negenv-checkpoint-1"
 NEG = -1e9  # logit of a masked option: exp underflows to exactly 0, no NaN from -inf - -inf
@@ -128,17 +128,7 @@ class LearnedPolicy:
 # ----------------------------------------------------------------------------- checkpoints
 def save_checkpoint(path: str | Path, payload: dict[str, Any]) -> None:
     """Write ``payload`` to ``path`` atomically (a temporary file renamed over it)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        torch.save({"format": FORMAT, **payload}, tmp)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; checkpoints are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, lambda f: torch.save({"format": FORMAT, **payload}, f), binary=True)
 
 
 def load_checkpoint(path: str | Path) -> dict[str, Any]:

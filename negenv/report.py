@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import csv
 import json
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from negenv.atomic import write_atomic
 from negenv.metrics import FAMILIES, kaplan_meier
 from negenv.scenario import load
 
@@ -32,18 +31,6 @@ def columns(rows: list[dict[str, Any]], skip: tuple[str, ...] = ()) -> list[str]
     return [k for k in dict.fromkeys(k for r in rows for k in r) if k not in skip]
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write through a temporary file in the same folder, then rename: never half a file."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", newline="") as f:
-            write(f)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-
-
 def write_report(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> None:
     """report.md, episodes.csv, summary.json and figures under ``out``."""
     out.mkdir(parents=True, exist_ok=True)
@@ -53,9 +40,9 @@ def write_report(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any])
         w.writeheader()
         w.writerows(rows)
 
-    _atomic_write(out / "episodes.csv", csv_rows)
-    _atomic_write(out / "summary.json", lambda f: json.dump(summary, f, indent=1))
-    _atomic_write(out / "report.md", lambda f: f.write(scorecard(summary)))
+    write_atomic(out / "episodes.csv", csv_rows)
+    write_atomic(out / "summary.json", lambda f: json.dump(summary, f, indent=1))
+    write_atomic(out / "report.md", lambda f: f.write(scorecard(summary)))
     figures(out, rows, summary)
 
 
@@ -185,8 +172,6 @@ def figures(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any]) -> N
 def _save(fig: Any, path: Path) -> None:
     import matplotlib.pyplot as plt
 
-    tmp = path.with_suffix(".tmp.png")
     fig.tight_layout()
-    fig.savefig(tmp, dpi=80)
+    write_atomic(path, lambda f: fig.savefig(f, format="png", dpi=80), binary=True)
     plt.close(fig)
-    os.replace(tmp, path)

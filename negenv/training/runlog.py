@@ -11,14 +11,14 @@ import contextlib
 import csv
 import io
 import json
-import os
 import platform
-import tempfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from negenv.atomic import write_atomic
 
 VERSIONED = (
     "negenv",
@@ -34,17 +34,10 @@ VERSIONED = (
 )
 
 
-def write_atomic(path: Path, data: bytes | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.chmod(tmp, 0o644)  # mkstemp makes 0600; runs are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def write_text(path: Path, data: bytes | str) -> None:
+    """``data`` to ``path`` atomically."""
+    raw = data.encode() if isinstance(data, str) else data
+    write_atomic(path, lambda f: f.write(raw), binary=True)
 
 
 def versions() -> dict[str, str]:
@@ -88,7 +81,7 @@ class RunLog:
         w = csv.DictWriter(buf, fieldnames=names)
         w.writeheader()
         w.writerows(self.history)
-        write_atomic(self.run / "progress.csv", buf.getvalue())
+        write_text(self.run / "progress.csv", buf.getvalue())
 
     def curve(self, title: str) -> Path | None:
         """learning_curve.png: training and evaluation returns by role over steps."""
@@ -121,7 +114,7 @@ class RunLog:
         fig.savefig(buf, format="png", dpi=110)
         plt.close(fig)
         path = self.run / "learning_curve.png"
-        write_atomic(path, buf.getvalue())
+        write_text(path, buf.getvalue())
         return path
 
     def close(self) -> None:
@@ -135,4 +128,4 @@ def _column_order(name: str) -> tuple[int, str]:
 
 
 def save_json(path: Path, data: Any) -> None:
-    write_atomic(path, json.dumps(data, indent=2, sort_keys=True))
+    write_text(path, json.dumps(data, indent=2, sort_keys=True))
