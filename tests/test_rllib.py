@@ -92,7 +92,6 @@ def test_every_agent_gets_its_last_observation_and_ends_are_kept_apart():
     assert set(obs) == set(env.possible_agents)
     for agent, o in obs.items():
         assert env.observation_spaces[agent].contains(o)
-    rng = np.random.default_rng(0)
     while True:
         actions = {
             a: env.action_spaces[a].sample(obs[a]["action_mask"].astype(np.int8)) for a in obs
@@ -103,7 +102,6 @@ def test_every_agent_gets_its_last_observation_and_ends_are_kept_apart():
     assert set(obs) == set(env.possible_agents)  # the last observation of every agent
     assert truncs["__all__"] and not terms["__all__"]
     assert env.outcome["status"] == "truncated"
-    del rng
 
 
 class FakeEpisode:

@@ -126,10 +126,10 @@ def _flat(role: str, x: torch.Tensor) -> torch.Tensor:
     return x.reshape(-1, *x.shape[2:]) if role == "party" else x
 
 
-def _critic_input(env, role: str, obs: torch.Tensor, cfg: TrainConfig) -> torch.Tensor:
-    if cfg.critic == "ippo":
+def _critic_input(env, role: str, obs: torch.Tensor, g: torch.Tensor | None) -> torch.Tensor:
+    """The agent's observation, after the global state ``g`` for MAPPO (None for IPPO)."""
+    if g is None:
         return obs
-    g = env.global_state()
     if role == "party":
         g = g.unsqueeze(1).expand(-1, env.layout.n, -1).reshape(-1, g.shape[-1])
     return torch.cat([g.to(obs.dtype), obs], -1)
@@ -143,11 +143,12 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
     outcomes: list[dict[str, np.ndarray]] = []
     for _ in range(cfg.rollout_steps):
         actions = background.act(obs)
+        g = env.global_state() if cfg.critic == "mappo" else None  # once for every role
         with torch.no_grad():
             for ln in learners:
                 x = _flat(ln.role, obs[ln.role]["observation"])
                 m = _flat(ln.role, obs[ln.role]["action_mask"])
-                c = _critic_input(env, ln.role, x, cfg)
+                c = _critic_input(env, ln.role, x, g)
                 dist = MaskedMultiCategorical(ln.actor(x), m, ln.nvec)
                 a = dist.sample(generator=gen)
                 step = {"observation": x, "action_mask": m, "critic_input": c, "action": a}
@@ -163,11 +164,12 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
             b.setdefault("terminated", []).append(terminated.repeat_interleave(n))
         if "outcome" in info:
             outcomes.append(info["outcome"])
+    g = env.global_state() if cfg.critic == "mappo" else None
     with torch.no_grad():
         for ln in learners:
             x = _flat(ln.role, obs[ln.role]["observation"])
             buf[ln.role]["last_value"] = [
-                ln.critic(_critic_input(env, ln.role, x, cfg)).squeeze(-1)
+                ln.critic(_critic_input(env, ln.role, x, g)).squeeze(-1)
             ]
     data = {role: {k: torch.stack(v) for k, v in b.items()} for role, b in buf.items()}
     return data, outcomes
