@@ -157,6 +157,19 @@ def check_compatible(data: dict[str, Any], role: str, scenario: Any, path: Any) 
         )
     entry = roles[role]
     lay = Layout.of(scenario)
+    if entry.get("arch") == "set":
+        levels = (entry["nvec"][0], entry["nvec"][-1])
+        if not lay.mediated or (lay.proposal_levels, lay.monitoring_levels) != levels:
+            raise ValueError(
+                f"checkpoint {str(path)!r} holds a set mediator for {levels[0]} proposal "
+                f"levels and {levels[1]} monitoring levels; scenario {scenario.name!r} "
+                + (
+                    f"has {lay.proposal_levels} and {lay.monitoring_levels}"
+                    if lay.mediated
+                    else "has no mediator"
+                )
+            )
+        return entry
     obs_dim = (lay.party_obs if role == "party" else lay.mediator_obs).size
     nvec = tuple(lay.party_nvec if role == "party" else lay.mediator_nvec)
     if entry["obs_dim"] != obs_dim or tuple(entry["nvec"]) != nvec:
@@ -178,7 +191,15 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
         from agents.sb3_policy import SB3Policy
 
         return SB3Policy(entry, nvec, deterministic)
-    actor = actor_net(entry["obs_dim"], nvec, tuple(entry["hidden"]))
+    if entry.get("arch") == "set":
+        from agents.set_actor import SetMediatorActor
+        from negenv.layout import Layout
+
+        lay = Layout.of(scenario)
+        actor: nn.Module = SetMediatorActor(lay, int(entry["set_width"]))
+        nvec = tuple(int(n) for n in lay.mediator_nvec)
+    else:
+        actor = actor_net(entry["obs_dim"], nvec, tuple(entry["hidden"]))
     actor.load_state_dict(entry["actor"])
     return LearnedPolicy(actor, nvec, deterministic)
 

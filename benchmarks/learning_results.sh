@@ -4,6 +4,13 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python train.py                                                    # the README's main job
+python benchmarks/per_population.py runs/multilateral_5-mediator-torch-s0/scorecard
+python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.pt \
+    --mediator nbs_seen --mediator power_centroid --mediator guarantees_monitoring \
+    --mediator nbs_signals --mediator random --mediator nbs_full \
+    --scenario lilliput --scenario burden_sharing --population threshold --population mixed \
+    --episodes 2000 --seed 2000003 --out runs/transfer --no-progress   # no retraining
+python benchmarks/per_population.py runs/transfer
 python train.py --config configs/train/mediator_multilateral_5_long.yaml
 for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
     python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \

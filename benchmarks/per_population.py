@@ -1,4 +1,4 @@
-"""A metric of a scorecard by mediator and party population, with bootstrap 95% CIs.
+"""A metric of a scorecard by scenario, party population and mediator, with bootstrap 95% CIs.
 
     python benchmarks/per_population.py runs/<run>/scorecard [--metric mediator_objective]
 """
@@ -20,15 +20,16 @@ def main() -> None:
     p.add_argument("report", type=Path)
     p.add_argument("--metric", default="mediator_objective")
     args = p.parse_args()
-    groups: dict[tuple[str, str], list[float]] = defaultdict(list)
+    groups: dict[tuple[str, str, str], list[float]] = defaultdict(list)
     with open(args.report / "episodes.csv") as f:
         for row in csv.DictReader(f):
             value = row[args.metric]
-            groups[(row["population"], row["mediator"])].append(float(value) if value else np.nan)
-    print(f"| population | mediator | {args.metric} |\n|---|---|---|")
-    for (pop, mediator), values in sorted(groups.items()):
+            key = (row["scenario"], row["population"], row["mediator"])
+            groups[key].append(float(value) if value else np.nan)
+    print(f"| scenario | population | mediator | {args.metric} |\n|---|---|---|---|")
+    for (scenario, pop, mediator), values in sorted(groups.items()):
         mean, low, high = bootstrap_ci([np.asarray(values)])
-        print(f"| {pop} | {mediator} | {mean:.3f} [{low:.3f}, {high:.3f}] |")
+        print(f"| {scenario} | {pop} | {mediator} | {mean:.3f} [{low:.3f}, {high:.3f}] |")
 
 
 if __name__ == "__main__":

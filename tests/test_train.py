@@ -219,9 +219,10 @@ def test_bad_values_are_refused_before_anything_is_written(tmp_path, args, messa
 def test_checkpoint_errors_are_clear(tmp_path):
     with pytest.raises(FileNotFoundError, match="last.pt"):
         run(tmp_path, "--resume", name="nothing")
-    out = run(tmp_path, "--scenario", "bilateral_asymmetric")
+    flat = ["--scenario", "bilateral_asymmetric", "--mediator-actor", "mlp"]
+    out = run(tmp_path, *flat)
     with pytest.raises(ValueError, match=r"differs from its checkpoint in \['lr'\]"):
-        run(tmp_path, "--scenario", "bilateral_asymmetric", "--resume", "--lr", "0.1")
+        run(tmp_path, *flat, "--resume", "--lr", "0.1")
     with pytest.raises(ValueError, match="trained on scenario 'bilateral_asymmetric'"):
         learned.load_policy(out / "best.pt", "mediator", load("lilliput"))
     with pytest.raises(ValueError, match="holds no 'party' policy"):

@@ -46,7 +46,7 @@ class TrainConfig:
     checkpoints); the torch backend cycles them over updates, sb3 over its envs."""
     mediator: str = "nbs_signals"
     """The mediator when it does not learn: an agents.registry name or a checkpoint."""
-    total_steps: int = 3_000_000
+    total_steps: int = 2_000_000
     """Environment steps to train for (one step of one negotiation)."""
     num_envs: int = 512
     """Negotiations stepped at once (torch) or gymnasium envs (sb3)."""
@@ -71,7 +71,14 @@ class TrainConfig:
     max_grad_norm: float = 0.5
     """Gradient norm clip."""
     hidden: tuple[int, ...] = (128, 128)
-    """Hidden layer sizes of the actor and the critic."""
+    """Hidden layer sizes of the MLP actors and the critic."""
+    mediator_actor: Literal["set", "mlp"] = "set"
+    """The learned mediator's actor (torch backend): ``set`` encodes every (party, issue)
+    with one shared network of width ``set_width`` and mixes observed ideal points into texts
+    (agents.set_actor; loads on any mediated scenario with the same grids); ``mlp`` reads the
+    flat observation (tied to the scenario's layout). The sb3 backend uses SB3's MLP."""
+    set_width: int = 32
+    """Width of the set actor's token encoder."""
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""
@@ -164,6 +171,10 @@ class TrainConfig:
             raise bad("ent_coef" if self.ent_coef < 0 else "vf_coef", "must be >= 0")
         if not self.hidden or any(not isinstance(h, int) or h < 1 for h in self.hidden):
             raise bad("hidden", "a non-empty list of ints >= 1")
+        if self.mediator_actor not in ("set", "mlp"):
+            raise bad("mediator_actor", "one of 'set', 'mlp'")
+        if not isinstance(self.set_width, int) or self.set_width < 1:
+            raise bad("set_width", "must be an int >= 1")
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise bad("name", "a plain folder name (no path separators)")
         if self.eval_seed == self.seed:

@@ -28,6 +28,7 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
 from agents.learned import MaskedMultiCategorical, actor_net, critic_net
+from agents.set_actor import SetMediatorActor
 from negenv import rng
 from negenv.rollout import party_actions, seat_groups
 from negenv.training.config import TrainConfig
@@ -48,7 +49,10 @@ class Learner:
     loss: ClipPPOLoss
 
     def state(self, hidden: tuple[int, ...]) -> dict[str, Any]:
+        arch = "set" if isinstance(self.actor, SetMediatorActor) else "mlp"
         return {
+            "arch": arch,
+            "set_width": self.actor.width if arch == "set" else 0,
             "obs_dim": self.obs_dim,
             "nvec": list(self.nvec),
             "hidden": list(hidden),
@@ -69,7 +73,10 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     obs_dim = (lay.party_obs if role == "party" else lay.mediator_obs).size
     nvec = tuple(int(n) for n in (lay.party_nvec if role == "party" else lay.mediator_nvec))
     critic_dim = obs_dim + (lay.global_state.size if cfg.critic == "mappo" else 0)
-    actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
+    if role == "mediator" and cfg.mediator_actor == "set":
+        actor = SetMediatorActor(lay, cfg.set_width).to(env.device)
+    else:
+        actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
     critic = critic_net(critic_dim, cfg.hidden).to(env.device)
     policy = ProbabilisticActor(
         TensorDictModule(actor, in_keys=["observation"], out_keys=["logits"]),

@@ -1,0 +1,124 @@
+"""The set mediator actor: its initial text is the power-weighted centroid of the observed
+ideals, it treats parties as a set, and one checkpoint scores every mediated scenario."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from gymnasium import spaces
+
+import negenv
+from agents import learned, registry
+from agents.learned import MaskedMultiCategorical
+from agents.mediators import PowerCentroidMediator
+from agents.random_policy import RandomPolicy
+from agents.set_actor import SetMediatorActor
+from negenv import rollout
+from negenv.layout import Layout
+from negenv.scenario import load
+from negenv.vector import VectorNegotiationEnv
+
+
+def observation(name: str, envs: int = 32, steps: int = 3):
+    """Mediator observations and masks a few steps into ``envs`` negotiations."""
+    env = VectorNegotiationEnv(load(name), num_envs=envs)
+    lay, gen = env.layout, np.random.default_rng(4)
+    party = RandomPolicy(spaces.MultiDiscrete(lay.party_nvec), gen)
+    mediator = RandomPolicy(spaces.MultiDiscrete(lay.mediator_nvec), gen)
+    obs = env.reset(seed=3)
+    for _ in range(steps):
+        pm = obs["party"]["action_mask"].reshape(envs * lay.n, -1).numpy()
+        pa = party.act(pm, pm).reshape(envs, lay.n, -1)
+        ma = mediator.act(
+            obs["mediator"]["action_mask"].numpy(), obs["mediator"]["action_mask"].numpy()
+        )
+        obs, *_ = env.step({"party": torch.as_tensor(pa), "mediator": torch.as_tensor(ma)})
+    med = obs["mediator"]
+    return env.layout, med["observation"].float(), med["action_mask"]
+
+
+def silence_heads(actor: SetMediatorActor) -> None:
+    for head in (actor.score, actor.shift, actor.precision):
+        torch.nn.init.zeros_(head.weight)
+
+
+def test_initial_text_is_the_power_weighted_centroid_of_observed_ideals():
+    lay, x, mask = observation("multilateral_5")
+    actor = SetMediatorActor(lay, hidden=16, prior_width=0.1)
+    silence_heads(actor)
+    s = lay.mediator_obs
+    power = x[:, s["powers"]]
+    ideals = x[:, s["ideals"]].reshape(-1, lay.n, lay.k)
+    centre = ((power / power.sum(1, keepdim=True))[..., None] * ideals).sum(1)
+    grid = torch.linspace(0, 1, lay.proposal_levels)
+    text = actor(x)[:, : lay.k * lay.proposal_levels].reshape(-1, lay.k, lay.proposal_levels)
+    expected = -((grid - centre[..., None]) ** 2) / (2 * 0.1**2)
+    torch.testing.assert_close(text, expected, rtol=1e-4, atol=1e-4)
+    mode = MaskedMultiCategorical(actor(x), mask, lay.mediator_nvec).mode[:, : lay.k]
+    scripted = PowerCentroidMediator(lay).act(x.numpy(), mask.numpy())[:, : lay.k]
+    np.testing.assert_array_equal(mode.numpy(), scripted)
+
+
+def permute_parties(lay: Layout, x: torch.Tensor, perm: torch.Tensor) -> torch.Tensor:
+    """The same observation with the parties listed in the order ``perm``."""
+    s, y = lay.mediator_obs, x.clone()
+    per_party = {"powers": 1, "last_votes": 1, "guarantees": 1, "detected": 1, "holdout": 1}
+    per_party |= {"batnas": 1, "risks": 1, "demands": lay.k, "ideals": lay.k, "weights": lay.k}
+    if lay.c:
+        per_party["coalitions"] = lay.c
+    for name, width in per_party.items():
+        y[:, s[name]] = x[:, s[name]].reshape(len(x), lay.n, width)[:, perm].reshape(len(x), -1)
+    return y
+
+
+@pytest.mark.parametrize("name", ["multilateral_5", "lilliput"])
+def test_parties_are_a_set(name):
+    """Listing the parties in another order permutes the guarantee logits and leaves the text
+    and the monitoring logits unchanged."""
+    lay, x, _ = observation(name)
+    actor = SetMediatorActor(lay, hidden=16)
+    for p in actor.parameters():  # weights of a trained size, not the near-zero initial heads
+        torch.nn.init.normal_(p, std=0.5)
+    perm = torch.randperm(lay.n, generator=torch.Generator().manual_seed(0))
+    a, b = actor(x), actor(permute_parties(lay, x, perm))
+    text = lay.k * lay.proposal_levels
+    torch.testing.assert_close(a[:, :text], b[:, :text], rtol=1e-4, atol=1e-4)
+    torch.testing.assert_close(a[:, -lay.monitoring_levels :], b[:, -lay.monitoring_levels :])
+    guarantee = slice(text, text + lay.n + 1)
+    torch.testing.assert_close(a[:, guarantee][:, 1:][:, perm], b[:, guarantee][:, 1:])
+    torch.testing.assert_close(a[:, guarantee][:, 0], b[:, guarantee][:, 0])
+
+
+def test_one_checkpoint_scores_every_mediated_scenario(tmp_path):
+    import train
+
+    out = train.main(
+        ["--scenario", "multilateral_5", "--total-steps", "256", "--num-envs", "16"]
+        + ["--rollout-steps", "8", "--epochs", "1", "--minibatches", "2", "--set-width", "8"]
+        + ["--eval-every", "1", "--eval-episodes", "4", "--scorecard-episodes", "0"]
+        + ["--run-dir", str(tmp_path), "--no-progress"]
+    )
+    for name in ("lilliput", "burden_sharing", "bilateral_asymmetric"):
+        sc = load(name)
+        env = negenv.parallel_env(sc)
+        policies = registry.population("threshold", env)
+        policies["mediator"] = registry.mediator(str(out / "best.pt")).build(env)
+        rec = rollout.run(sc, policies, 8, seed=5, dtype=torch.float32)
+        assert np.isfinite(rec["mediator_utility"]).all(), name
+        assert rec["agreement"].shape == (8, sc.n_issues)
+    with pytest.raises(ValueError, match="'rubinstein' has no mediator"):
+        learned.load_policy(out / "best.pt", "mediator", load("rubinstein"))
+    coarse = load({"name": "coarse", "proposal_levels": 11})
+    with pytest.raises(ValueError, match="21 proposal levels and 5 monitoring levels"):
+        learned.load_policy(out / "best.pt", "mediator", coarse)
+
+
+def test_rebinding_checks_the_grids():
+    lay = Layout.of(load("multilateral_5"))
+    actor = SetMediatorActor(lay, hidden=4)
+    with pytest.raises(ValueError, match="11 and 5"):
+        actor.for_layout(Layout.of(load({"name": "coarse", "proposal_levels": 11})))
+    assert math.isclose(float(actor.beta0) * math.log(2), 1 / (2 * 0.1**2), rel_tol=1e-9)
