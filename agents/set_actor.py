@@ -83,7 +83,8 @@ class SetMediatorActor(nn.Module):
         obs = layout.mediator_obs
         self.n, self.k, self.c = layout.n, layout.k, layout.c
         self.slices = {name: obs[name] for name in obs.names}
-        grid = torch.linspace(0.0, 1.0, layout.proposal_levels)
+        device = self.grid.device if hasattr(self, "grid") else None  # keep it where it is
+        grid = torch.linspace(0.0, 1.0, layout.proposal_levels, device=device)
         self.register_buffer("grid", grid, persistent=False)
 
     def for_layout(self, layout: Layout) -> SetMediatorActor:

@@ -4,14 +4,15 @@ beside ``--backend sb3``, same scenario, same role, same network, in the same ru
 
     python benchmarks/bench_train.py [--learn mediator] [--scenario multilateral_5]
         [--torch-envs 4096] [--sb3-envs 32] [--updates 4] [--device cpu]
-        [--torch-threads 2] [--sb3-threads 1]
+        [--torch-threads 2] [--sb3-threads 1] [--mediator-actor mlp]
 
 A step is one step of one negotiation (every agent acts). The torch backend steps
 ``--torch-envs`` negotiations at once on the batched env; sb3 steps ``--sb3-envs``
 single-agent gymnasium views (mediator) or every party seat of ``--sb3-envs`` batched
 negotiations (parties). The first update of each is a warm-up and is not timed. Each backend
 runs at the settings that were fastest for it on a 2-core CPU (SB3: 1 thread, 32 envs; torch:
-2 threads, 4096 envs).
+2 threads, 4096 envs). A learning mediator uses the same MLP on both backends unless
+``--mediator-actor set`` (train.py's default on the torch backend) is asked for.
 """
 
 from __future__ import annotations
@@ -59,6 +60,8 @@ def throughput(backend: str, envs: int, rollout: int, updates: int, threads: int
         ]
         if backend == "sb3":
             argv[argv.index("--device") : argv.index("--device") + 2] = []
+        else:
+            argv += ["--mediator-actor", args.mediator_actor]
         run = train.main(argv)
         with open(Path(run) / "progress.csv") as f:
             rows = list(csv.DictReader(f))[1:]  # the first update warms up
@@ -77,10 +80,12 @@ def main() -> None:
     p.add_argument("--device", default="cpu")
     p.add_argument("--sb3-threads", type=int, default=1, help="SB3 is fastest with 1 here")
     p.add_argument("--torch-threads", type=int, default=2)
+    p.add_argument("--mediator-actor", default="mlp", choices=["mlp", "set"])
     args = p.parse_args()
     sb3 = throughput("sb3", args.sb3_envs, 64, max(1, args.updates // 2), args.sb3_threads, args)
     fast = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args)
-    print(f"{args.learn} on {args.scenario}, device {args.device}")
+    actor = f", torch mediator actor {args.mediator_actor}" if args.learn == "mediator" else ""
+    print(f"{args.learn} on {args.scenario}, device {args.device}{actor}")
     print(
         f"  sb3   ({args.sb3_envs:>5} envs, {args.sb3_threads} threads): {sb3:10,.0f} env-steps/s"
     )
