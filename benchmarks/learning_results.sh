@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The learning results of the README and the closing notes, run by run (CPU, 2 cores: the
-# parties and Rubinstein runs take a few minutes each, the long mediator run about 30).
+# parties and Rubinstein runs take a few minutes each, the long mediator run about 20 on idle cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python train.py                                                    # the README's main job
@@ -11,7 +11,7 @@ python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.
     --scenario lilliput --scenario burden_sharing --population threshold --population mixed \
     --episodes 2000 --seed 2000003 --out runs/transfer --no-progress   # no retraining
 python benchmarks/per_population.py runs/transfer
-python train.py --config configs/train/mediator_multilateral_5_long.yaml
+python train.py --config configs/train/mediator_multilateral_5_long.yaml   # add --threads 1 beside other work
 for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
     python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \
         --name "parties-multilateral_5-$m"
