@@ -13,8 +13,9 @@ from typing import Any
 
 import numpy as np
 
+from agents.base import legalise
 from negenv import rollout
-from negenv.layout import Comply, Layout, Vote
+from negenv.layout import Comply, Layout, Move, Vote
 from negenv.scenario import Scenario
 
 WHO = ("all", "strongest", "weakest")
@@ -72,6 +73,39 @@ class Deviation:
             may_vote = mask[:, Vote.ACCEPT] == 1
             out[:, 0] = np.where(chosen & may_vote, Vote.REJECT, out[:, 0])
         return out
+
+
+class Substitute(Deviation):
+    """The selected parties (``who``, as in :class:`Deviation`) play ``alt``'s action; the
+    others keep ``base``'s. ``columns`` limits the change to some action components (e.g.
+    the demand signals), the rest stays ``base``'s."""
+
+    def __init__(self, base: Any, alt: Any, layout: Layout, who: str | int, columns=None):
+        super().__init__(base, layout, 0, who)
+        self.alt, self.columns = alt, columns
+
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.base.act(obs, mask).copy()
+        other = self.alt.act(obs, mask)
+        cols = slice(None) if self.columns is None else self.columns
+        chosen = self.selected(obs)[:, None]
+        out[:, cols] = np.where(chosen, other[:, cols], out[:, cols])
+        return out
+
+
+class ExtremeSignals:
+    """A party that claims an extreme ideal: on every issue it asks the text to move up if its
+    ideal lies above 1/2 and down otherwise, whatever the standing text (truthful parties
+    hold within their tolerance). Votes and compliance are ``base``'s."""
+
+    def __init__(self, base: Any, layout: Layout):
+        self.base, self.lay, self.s = base, layout, layout.party_obs
+
+    def act(self, obs: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        out = self.base.act(obs, mask).copy()
+        k = self.lay.k
+        out[:, 3 : 3 + k] = np.where(obs[:, self.s["ideal"]] > 0.5, Move.UP, Move.DOWN)
+        return legalise(out, mask, self.lay.party_nvec)
 
 
 class FixedMonitoring:

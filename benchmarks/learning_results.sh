@@ -11,6 +11,7 @@ python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.
     --scenario lilliput --scenario burden_sharing --population threshold --population mixed \
     --episodes 2000 --seed 2000003 --out runs/transfer --no-progress   # no retraining
 python benchmarks/per_population.py runs/transfer
+python benchmarks/mediator_incentives.py --episodes 4000           # can parties game it?
 python train.py --config configs/train/mediator_multilateral_5_long.yaml   # add --threads 1 beside other work
 for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
     python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \

@@ -2,7 +2,8 @@
 
 One policy per learning role (the parties share one, the mediator has its own), each a
 masked categorical head per MultiDiscrete component (:class:`agents.learned.
-MaskedMultiCategorical`). The MAPPO critic sees the env's global state next to the agent's
+MaskedMultiCategorical`) over the logits of an MLP actor, or for the mediator by default of
+the set actor (:class:`agents.set_actor.SetMediatorActor`). The MAPPO critic sees the env's global state next to the agent's
 observation (centralised training, decentralised execution); the IPPO critic sees the
 observation only. Roles that do not learn follow scripted or frozen learned policies.
 
