@@ -3,9 +3,10 @@
 One policy per learning role (the parties share one, the mediator has its own), each a
 masked categorical head per MultiDiscrete component (:class:`agents.learned.
 MaskedMultiCategorical`) over the logits of an MLP actor, or for the mediator by default of
-the set actor (:class:`agents.set_actor.SetMediatorActor`). The MAPPO critic sees the env's global state next to the agent's
-observation (centralised training, decentralised execution); the IPPO critic sees the
-observation only. Roles that do not learn follow scripted or frozen learned policies.
+the set actor (:class:`agents.set_actor.SetMediatorActor`). The MAPPO critic sees the env's
+global state next to the agent's observation (centralised training, decentralised
+execution); the IPPO critic sees the observation only. Roles that do not learn follow
+scripted or frozen learned policies.
 
 Every update plays ``rollout_steps`` steps of ``num_envs`` negotiations that start fresh (slots
 ``u * num_envs ...`` of the training seed) with a random stream seeded by (seed, update), so
