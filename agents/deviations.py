@@ -226,3 +226,8 @@ def deviator_mask(records: dict[str, np.ndarray], who: str | int) -> np.ndarray:
     if who == "weakest":
         return seats == np.argmin(power, axis=1)[:, None]
     return np.broadcast_to(seats == who, power.shape)
+
+
+def deviator_gain(base: dict[str, np.ndarray], alt: dict[str, np.ndarray], who: str | int):
+    """(B,) the ``who`` deviators' utility in ``alt`` minus theirs in ``base``, per episode."""
+    return ((alt["utility"] - base["utility"]) * deviator_mask(base, who)).sum(axis=1)

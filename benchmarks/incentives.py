@@ -18,7 +18,7 @@ import numpy as np
 import torch
 
 import negenv
-from agents.deviations import deviate, deviator_mask, strategic_no
+from agents.deviations import deviate, deviator_gain, strategic_no
 from negenv.metrics import episode_metrics
 
 
@@ -29,8 +29,7 @@ def mean_ci(x: np.ndarray) -> str:
 
 def deviation_gain(name: str, level: int, who: str, stages, episodes: int, seed: int):
     base, alt, _ = deviate(name, level, who, tuple(stages), episodes=episodes, seed=seed)
-    mask = deviator_mask(base, who)
-    gain = ((alt["utility"] - base["utility"]) * mask).sum(axis=1)
+    gain = deviator_gain(base, alt, who)
     agreed = base["agreed_round"] >= 0
     share = (gain[agreed] > 1e-12).mean() if agreed.any() else float("nan")
     med = alt["mediator_utility"] - base["mediator_utility"]
@@ -41,7 +40,7 @@ def strategic_no_gain(name: str, episodes: int, seed: int):
     """The weakest party votes no whenever the text passes without it, then defects at
     stage 1; against the same party voting truthfully and defecting at stage 1."""
     base, alt = strategic_no(name, "weakest", episodes, seed)
-    return ((alt["utility"] - base["utility"]) * deviator_mask(base, "weakest")).sum(axis=1)
+    return deviator_gain(base, alt, "weakest")
 
 
 def scorecard(name: str, episodes: int, seed: int) -> str:

@@ -19,11 +19,11 @@ from __future__ import annotations
 
 import argparse
 
-import numpy as np
+from incentives import mean_ci  # benchmarks/incentives.py, beside this script
 
 import negenv
 from agents import registry
-from agents.deviations import Deviation, ExtremeSignals, Substitute, deviator_mask, paired
+from agents.deviations import Deviation, ExtremeSignals, Substitute, deviator_gain, paired
 from agents.parties import ThresholdParty
 
 DEVIATIONS = ("tough", "always_no", "extreme", "defect_1")
@@ -38,10 +38,6 @@ def deviant(kind: str, base, env, who: str):
     if kind == "extreme":
         return Substitute(base, ExtremeSignals(base, lay), lay, who, columns=slice(3, 3 + lay.k))
     return Deviation(base, lay, stages, who, defect_stages=(1,))
-
-
-def mean_ci(x: np.ndarray) -> str:
-    return f"{x.mean():+.3f} ± {1.96 * x.std(ddof=1) / np.sqrt(len(x)):.3f}"
 
 
 def main() -> None:
@@ -72,8 +68,8 @@ def main() -> None:
                 b, a = paired(
                     sc, policies, dict.fromkeys(env.parties, dev), args.episodes, args.seed
                 )
-                gain = ((a["utility"] - b["utility"]) * deviator_mask(b, who)).sum(axis=1)
-                cells += [mean_ci(gain), mean_ci(a["mediator_utility"] - b["mediator_utility"])]
+                objective = a["mediator_utility"] - b["mediator_utility"]
+                cells += [mean_ci(deviator_gain(b, a, who)), mean_ci(objective)]
             print(f"| {kind} | {who} | " + " | ".join(cells) + " |")
 
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import negenv
-from agents.deviations import deviate, deviator_mask, pinned_setup
+from agents.deviations import deviate, deviator_gain, pinned_setup
 from negenv import rollout
 from tests.property_kit import MEDIATED, STAGED, worth_of
 
@@ -43,7 +43,7 @@ def test_full_monitoring_makes_every_defection_unprofitable(name):
     for who in ("strongest", "weakest"):
         for stage in range(1, s + 1):
             base, alt, _ = deviate(name, -1, who, (stage,), episodes=200)
-            gain = ((alt["utility"] - base["utility"]) * deviator_mask(base, who)).sum(1)
+            gain = deviator_gain(base, alt, who)
             agreed = base["agreed_round"] >= 0
             assert gain[agreed].mean() < 0 and gain.max() <= 1e-12, (who, stage, gain.max())
 
