@@ -52,8 +52,6 @@ class SetMediatorActor(nn.Module):
 
     def __init__(self, layout: Layout, hidden: int = 64, prior_width: float = 0.1):
         super().__init__()
-        if not layout.mediated:
-            raise ValueError("SetMediatorActor needs a mediated scenario (a mediator acts)")
         self.levels, self.monitoring_levels = layout.proposal_levels, layout.monitoring_levels
         self.width = hidden
         self._bind(layout)
@@ -80,6 +78,8 @@ class SetMediatorActor(nn.Module):
         self.beta0 = 1.0 / (2 * prior_width**2 * math.log(2.0))
 
     def _bind(self, layout: Layout) -> None:
+        if not layout.mediated:
+            raise ValueError("SetMediatorActor needs a mediated scenario (a mediator acts)")
         obs = layout.mediator_obs
         self.n, self.k, self.c = layout.n, layout.k, layout.c
         self.slices = {name: obs[name] for name in obs.names}
@@ -98,8 +98,6 @@ class SetMediatorActor(nn.Module):
                 f"{self.monitoring_levels} monitoring levels; the scenario has "
                 f"{layout.proposal_levels} and {layout.monitoring_levels}"
             )
-        if not layout.mediated:
-            raise ValueError("SetMediatorActor needs a mediated scenario (a mediator acts)")
         self._bind(layout)
         return self
 
