@@ -145,6 +145,27 @@ class StrategicNo:
         return {**actions, "party": party}
 
 
+class Stall:
+    """A :func:`negenv.rollout.run` hook: every party rejects the standing text while the
+    round is below ``rounds`` (``None``: always), as if the mediator posted texts nobody
+    accepts; everything else (guarantees, monitoring, demands) stays as played."""
+
+    def __init__(self, rounds: int | None = None):
+        self.rounds = rounds
+
+    def __call__(self, env: Any, actions: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        from negenv.layout import Phase
+
+        s, party = env.state, actions["party"].clone()
+        stalling = s.phase == int(Phase.NEGOTIATE)
+        if self.rounds is not None:
+            stalling = stalling & (s.round < self.rounds)
+        party[..., 0] = torch.where(stalling[:, None], Vote.REJECT, party[..., 0])
+        return {**actions, "party": party}
+
+
 def paired(
     sc: Scenario,
     policies: dict[str, Any],
@@ -152,11 +173,13 @@ def paired(
     episodes: int,
     seed: int = 0,
     hook: Any = None,
+    **run: Any,
 ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """Records of the same episodes under ``policies`` and under ``policies | deviants``
-    (with ``hook`` adjusting the deviant run's actions, see :func:`negenv.rollout.run`)."""
-    base = rollout.run(sc, policies, episodes, seed)
-    return base, rollout.run(sc, {**policies, **deviants}, episodes, seed, hook=hook)
+    (with ``hook`` adjusting the deviant run's actions; ``run``: more arguments of
+    :func:`negenv.rollout.run`, such as ``max_cycles``)."""
+    base = rollout.run(sc, policies, episodes, seed, **run)
+    return base, rollout.run(sc, {**policies, **deviants}, episodes, seed, hook=hook, **run)
 
 
 def pinned_setup(name: str, level: int = 0, population: str = "threshold"):

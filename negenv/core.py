@@ -600,26 +600,40 @@ def nash_welfare_norm(s: State, utility: Array) -> Array:
 
 def compliance(sc: Scenario, s: State) -> Array:
     """Share of the N * S party-stages complied with; stages never implemented (lost to a
-    collapse, or no agreement) count as not complied. With S = 0, 1 for an agreement."""
+    collapse, or no agreement) count as not complied. With S = 0, 1 for an agreement. An
+    agreement still running (a step cap ended the episode) counts only the stages reached."""
     xp, dt = namespace(s.trust), s.trust.dtype
     agreed = xp.astype(s.agreed_round >= 0, dt)
     n_stages = sc.implementation.n_stages
     if n_stages == 0:
         return agreed
     defections = xp.astype(xp.sum(s.detected + s.undetected, axis=1), dt)
-    return (sc.n_parties * xp.astype(s.stage, dt) - defections) / (sc.n_parties * n_stages)
+    due = xp.astype(xp.where(s.phase == int(Phase.IMPLEMENT), s.stage, n_stages), dt)
+    return (sc.n_parties * xp.astype(s.stage, dt) - defections) / xp.maximum(
+        sc.n_parties * due, 1.0
+    )
 
 
 def settle(sc: Scenario, s: State, ended: Array) -> tuple[State, Array]:
     """The mediator's objective (:class:`negenv.scenario.Objective`), paid in the step where
-    an episode ends; the shells also pay it at truncation, on the episode so far."""
+    an episode ends; the shells also pay it at truncation, on what was delivered so far.
+
+    An agreement still running at truncation is scored on the stages it reached: the stages
+    not reached count at the parties' BATNAs (no gain, no loss), compliance is over the
+    stages reached, and monitoring is charged for those stages only. A partly implemented
+    agreement therefore scores about (stages reached / S) of a complete one, and a text
+    nobody accepts (zero) never beats it.
+    """
     xp = namespace(s.trust)
     ob, dt = sc.objective, s.trust.dtype
     agreed = xp.astype(s.agreed_round >= 0, dt)
     n_stages, budget = sc.implementation.n_stages, sc.mediator.budget
     completion = xp.astype(s.stage, dt) / n_stages if n_stages > 0 else agreed
-    fair = nash_welfare_norm(s, protected(s))
-    committed = agreed * s.agreed_monitoring * sc.mediator.monitoring_cost * n_stages
+    running = s.phase == int(Phase.IMPLEMENT)
+    unreached = xp.where(running, 1.0 - completion, 0.0) if n_stages > 0 else agreed * 0.0
+    fair = nash_welfare_norm(s, protected(s) + unreached[:, None] * s.batna0)
+    charged = xp.where(running, xp.astype(s.stage, dt), float(n_stages))
+    committed = agreed * s.agreed_monitoring * sc.mediator.monitoring_cost * charged
     committed = committed / budget if budget > 0 else committed * 0.0
     score = (
         ob.agreement * agreed

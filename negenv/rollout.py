@@ -45,6 +45,7 @@ def run(
     hook: Callable[[Any, dict[str, torch.Tensor]], dict[str, torch.Tensor]] | None = None,
     dtype: torch.dtype = torch.float64,
     action_mode: str = "discrete",
+    max_cycles: int | None = None,
 ) -> Records:
     """Outcome records (batched, episode order) of ``episodes`` episodes of ``sc``.
 
@@ -58,6 +59,7 @@ def run(
         dtype: float dtype of the batched env (float64, the default, plays the PettingZoo
             env's episodes; float32 is the fast training dtype).
         action_mode: ``"discrete"`` or ``"continuous"``; the policies act in that mode.
+        max_cycles: step cap per episode (truncation, status ``truncated``), or None.
     """
     if backend not in BACKENDS:
         raise ValueError(f"backend = {backend!r} is invalid; choose one of {BACKENDS}")
@@ -70,7 +72,7 @@ def run(
     if backend == "pettingzoo":
         if hook is not None:
             raise ValueError("hook is supported on the vector backend only")
-        return _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode)
+        return _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode, max_cycles)
     chunks = [
         _run_vector(
             sc,
@@ -82,16 +84,17 @@ def run(
             hook,
             dtype,
             action_mode,
+            max_cycles,
         )
         for first in range(0, episodes, batch_size)
     ]
     return {k: np.concatenate([c[k] for c in chunks]) for k in chunks[0]}
 
 
-def _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode) -> Records:
+def _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode, max_cycles) -> Records:
     from agents import act
 
-    env = NegotiationEnv(sc, action_mode=action_mode)
+    env = NegotiationEnv(sc, action_mode=action_mode, max_cycles=max_cycles)
     records = []
     for key in keys(seed, episodes):
         obs, _ = env.reset(options={"key": int(key)})
@@ -129,12 +132,17 @@ def party_actions(
 
 
 def _run_vector(
-    sc, policies, episodes, seed, first_slot, progress, hook, dtype, action_mode
+    sc, policies, episodes, seed, first_slot, progress, hook, dtype, action_mode, max_cycles
 ) -> Records:
     from negenv.vector import VectorNegotiationEnv
 
     env = VectorNegotiationEnv(
-        sc, num_envs=episodes, dtype=dtype, check_actions=False, action_mode=action_mode
+        sc,
+        num_envs=episodes,
+        dtype=dtype,
+        check_actions=False,
+        action_mode=action_mode,
+        max_cycles=max_cycles,
     )
     numbers = np.int64 if action_mode == "discrete" else np.float32
     groups = seat_groups(policies, party_names(sc.n_parties))
