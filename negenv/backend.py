@@ -36,6 +36,7 @@ FAST_NUMPY.__dict__.update(
     astype=lambda x, dtype: x.astype(dtype),
     broadcast_to=_broadcast_to,
     reshape=lambda x, shape: x.reshape(shape),
+    round=np.round,
 )
 
 
@@ -81,7 +82,10 @@ def _torch_namespace() -> SimpleNamespace:
         arange=torch.arange,
         eye=torch.eye,
         asarray=torch.asarray,
-        **{f: getattr(torch, f) for f in ("log", "exp", "sign", "sqrt", "floor", "cos", "abs")},
+        **{
+            f: getattr(torch, f)
+            for f in ("log", "exp", "sign", "sqrt", "floor", "round", "cos", "abs")
+        },
         bool=torch.bool,
         float64=torch.float64,
     )

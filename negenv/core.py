@@ -16,7 +16,7 @@ from typing import Any
 from negenv.backend import compiling, namespace, needed
 from negenv.layout import Phase, Status
 from negenv.randomness import Noise, TypeDraw
-from negenv.scenario import Scenario
+from negenv.scenario import TRUST_UNIT, Scenario
 
 Array = Any
 
@@ -204,7 +204,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         agreed_monitoring=zb(),
         stage_value=f(),
         stage_concession=f(),
-        trust=zb(sc.implementation.trust_initial),
+        trust=zb(_steps(sc.implementation.trust_initial) * TRUST_UNIT),
         credibility=draw.credibility + 0.0,
         credibility0=draw.credibility + 0.0,
         hidden=i(),
@@ -274,7 +274,9 @@ def decide(sc: Scenario, yes: Array, power: Array) -> Array:
     if sc.decision_rule == "unanimity":
         return xp.all(yes, axis=1)
     if sc.decision_rule == "qualified_majority":
-        return xp.sum(xp.where(yes, power, 0.0), axis=1) >= sc.quota - 1e-9
+        # powers sum to 1 only up to rounding (1e-7 in float32): a tolerance far above it
+        # lets both dtypes pass exactly the same texts
+        return xp.sum(xp.where(yes, power, 0.0), axis=1) >= sc.quota - 1e-6
     return 2 * xp.sum(xp.astype(yes, power.dtype), axis=1) > sc.n_parties
 
 
@@ -361,7 +363,7 @@ def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Arra
     failed = passed & ~in_force
     s = s.replace(
         holdout=xp.where(in_force[:, None], ~own_vote, s.holdout),
-        trust=xp.where(failed, xp.maximum(s.trust - sc.ratification.trust_cost, 0.0), s.trust),
+        trust=xp.where(failed, _move_trust(s.trust, -_steps(sc.ratification.trust_cost)), s.trust),
         ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
     )
     return _enter_into_force(sc, s, in_force, u), in_force
@@ -506,6 +508,19 @@ def implement(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     return shock(sc, s, noise.shock, active & ~ended)
 
 
+def _steps(x: float) -> int:
+    """A trust constant in whole trust units (the scenario checks that it is one)."""
+    return round(x / TRUST_UNIT)
+
+
+def _move_trust(trust: Array, steps: Array | int) -> Array:
+    """Trust moved by a whole number of units and kept in [0, 1]. The count is exact in both
+    float dtypes (integers far below 2**24), so rounding never decides a collapse."""
+    xp = namespace(trust)
+    units = xp.round(trust / TRUST_UNIT) + steps
+    return xp.minimum(xp.maximum(units, 0.0), float(_steps(1.0))) * TRUST_UNIT
+
+
 def _trust_and_end(sc: Scenario, s: State, detected: Array, hidden: Array, active: Array):
     """Trust after the stage's known defections, and which agreements end.
 
@@ -518,13 +533,18 @@ def _trust_and_end(sc: Scenario, s: State, detected: Array, hidden: Array, activ
     n_det = xp.sum(xp.astype(detected, dt), axis=1)
     n_hid = xp.sum(xp.astype(hidden, dt), axis=1)
     late = xp.astype(s.hidden, dt)
-    fell = im.trust_loss * (n_det + im.late_factor * late)
     calm = xp.astype((n_det + n_hid) == 0, dt)
-    trust = xp.minimum(xp.maximum(s.trust - fell + im.trust_recovery * calm, 0.0), 1.0)
+    steps = (
+        _steps(im.trust_recovery) * calm
+        - _steps(im.trust_loss) * n_det
+        - _steps(im.trust_loss * im.late_factor) * late
+    )
+    trust = _move_trust(s.trust, steps)
     stage = s.stage + xp.astype(active, s.stage.dtype)
     done = active & (stage >= im.n_stages)
     known = (n_det > 0) | (late > 0)
-    collapse = active & ~done & known & (trust < im.collapse_threshold)
+    below = xp.round(trust / TRUST_UNIT) < _steps(im.collapse_threshold)
+    collapse = active & ~done & known & below
     s = s.replace(
         trust=xp.where(active, trust, s.trust),
         hidden=xp.where(active, xp.astype(n_hid, s.hidden.dtype), s.hidden),

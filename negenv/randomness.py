@@ -97,9 +97,11 @@ def sample_types(sc: Scenario, key: Array, dtype: Any = None) -> TypeDraw:
 
 def _burden_ideal(xp: Any, ideal: Array, cap: Array) -> Array:
     """On the burden issue a party's ideal is the end it prefers: 0 (equal shares) when its
-    capability exceeds 1/N, 1 (shares by capability) when it falls short, 0.5 when equal."""
+    capability exceeds 1/N by more than 1e-6, else 1 (shares by capability). Within 1e-6 of
+    1/N the party is indifferent (its share is 1/N at every text) and gets 1, in both float
+    dtypes alike."""
     n = cap.shape[1]
-    end = xp.where(cap > 1.0 / n, 0.0, xp.where(cap < 1.0 / n, 1.0, 0.5))
+    end = xp.where(cap > 1.0 / n + 1e-6, 0.0, 1.0)
     return xp.concat([ideal[..., :-1], xp.astype(end, ideal.dtype)[..., None]], axis=-1)
 
 

@@ -19,6 +19,9 @@ import numpy as np
 import yaml
 
 BUILTIN_DIR = Path(__file__).parent / "scenarios"
+# Public trust moves in whole steps of this size, counted as integers by the rules, so that a
+# float32 and a float64 run compare it with the collapse threshold alike (no rounding flips).
+TRUST_UNIT = 1e-4
 
 
 class ScenarioError(ValueError):
@@ -27,6 +30,11 @@ class ScenarioError(ValueError):
 
 def _fail(name: str, value: Any, allowed: str) -> None:
     raise ScenarioError(f"scenario field {name!r} = {value!r} is invalid: {allowed}")
+
+
+def _check_trust_step(name: str, value: float) -> None:
+    if abs(value / TRUST_UNIT - round(value / TRUST_UNIT)) > 1e-6:
+        _fail(name, value, f"must be a whole multiple of the trust unit {TRUST_UNIT}")
 
 
 def _check_range(name: str, value: float, lo: float, hi: float, lo_open=False, hi_open=False):
@@ -200,6 +208,7 @@ class Ratification:
         _check_range(f"{prefix}.margin", self.margin, -1.0, 1.0)
         _check_range(f"{prefix}.temperature", self.temperature, 0.0, 10.0, lo_open=True)
         _check_range(f"{prefix}.trust_cost", self.trust_cost, 0.0, 1.0)
+        _check_trust_step(f"{prefix}.trust_cost", self.trust_cost)
 
 
 @dataclass(frozen=True)
@@ -220,7 +229,9 @@ class Implementation:
         trust_initial, trust_loss, late_factor, trust_recovery: public trust starts at
             ``trust_initial``, falls by ``trust_loss`` per detected defection, by
             ``trust_loss * late_factor`` one stage later for an undetected one, and recovers by
-            ``trust_recovery`` after a stage with no defection.
+            ``trust_recovery`` after a stage with no defection. Trust moves in whole steps
+            of ``TRUST_UNIT`` (1e-4): these four and ``collapse_threshold`` must be multiples
+            of it, and the late step ``trust_loss * late_factor`` is rounded to it.
         collapse_threshold: an agreement collapses at a stage where a defection becomes known
             while trust is below it (never while everyone complies).
         relapse_cost: subtracted from ``d_i`` over the stages lost to a collapse.
@@ -264,6 +275,8 @@ class Implementation:
             "shock_batna",
         ):
             _check_range(f"{prefix}.{name}", getattr(self, name), 0.0, 1.0)
+        for name in ("trust_initial", "trust_loss", "trust_recovery", "collapse_threshold"):
+            _check_trust_step(f"{prefix}.{name}", getattr(self, name))
 
 
 @dataclass(frozen=True)
