@@ -41,22 +41,66 @@ def worth_of(sc, rec):
     return rec["batna"] + sc.discount**t * (u - rec["batna"])
 
 
-class SubgamePerfect(ThresholdParty):
-    """The stationary subgame-perfect profile of alternating offers, on the grid: ask for
-    the grid share nearest 1 / (1 + delta), accept any text that gives at least the rest."""
+def grid_spe(delta: float, levels: int, horizon: int, tie_accept: bool = True) -> np.ndarray:
+    """The subgame-perfect equilibrium of the env's alternating-offers game, by backward
+    induction on its grid: ``a[t]`` is the share (in grid levels) that the poster of the text
+    voted in round t asks for, t = 1 … T-1 (a text posted in round t-1 is voted in round t and
+    pays ``delta**t`` times the shares; the text posted in round T-1 is never voted; BATNAs 0).
+    ``tie_accept``: whether a responder indifferent between accepting and rejecting accepts
+    (the two tie-breaks give the two equilibria of the grid game)."""
+    top = levels - 1
+    a = np.zeros(horizon + 1, dtype=np.int64)
+    for t in range(horizon - 1, 0, -1):
+        # the responder's value of rejecting, in units of delta**t: it posts the next text
+        rest = 0.0 if t == horizon - 1 else delta * a[t + 1] / top
+        keep = 1 - np.arange(levels) / top
+        ok = keep >= rest - 1e-12 if tie_accept else keep > rest + 1e-12
+        a[t] = np.flatnonzero(ok).max()
+        # the poster prefers this agreement to posting a text that fails (and responding next)
+        assert t == horizon - 1 or a[t] / top >= delta * (1 - a[t + 1] / top)
+    return a
 
-    def __init__(self, layout, share: float):
+
+class GridSPE(ThresholdParty):
+    """A party playing :func:`grid_spe` in the 2-party ``rubinstein`` scenario (party 0 wants
+    1, party 1 wants 0; turn recognition, so party ``t % 2`` posts in round t). At a vote in
+    round t it accepts a text iff its share is at least its value of rejecting; as proposer it
+    posts the share the next vote accepts. ``reject_before``: it rejects every text voted
+    before that round (a path into a later subgame); ``deviation``: ``(round, "vote", vote)``
+    or ``(round, "text", level)``, one action changed once."""
+
+    def __init__(self, layout, scenario, a, tie_accept=True, reject_before=0, deviation=None):
         super().__init__(layout)
-        self.share = share
+        self.a, self.tie_accept, self.deviation = a, tie_accept, deviation
+        self.horizon, self.delta = scenario.max_rounds, scenario.discount
+        self.top, self.reject_before = scenario.proposal_levels - 1, reject_before
 
-    def own(self, obs, text):  # party 0 wants 1, party 1 wants 0 (ideal in the observation)
-        ideal = obs[:, self.s["ideal"]][:, 0]
-        return np.where(ideal > 0.5, text, 1 - text)
+    def who(self, obs):
+        return np.where(self.col(obs, "ideal") > 0.5, 0, 1)
+
+    def round_(self, obs):
+        return np.rint(self.col(obs, "round") * self.horizon).astype(np.int64)
+
+    def own(self, obs, level):  # a text level as this party's share, in levels
+        return np.where(self.who(obs) == 0, level, self.top - level)
 
     def accept(self, obs):
-        # float32 observations: a text is the share it was posted as to within 1e-6
-        return self.own(obs, obs[:, self.s["proposal"]][:, 0]) >= 1 - self.share - 1e-6
+        t = self.round_(obs)
+        level = np.rint(self.col(obs, "proposal") * self.top)
+        nxt = self.a[np.minimum(t + 1, self.horizon)]
+        proposes_next = self.who(obs) == t % 2
+        rest = np.where(proposes_next, nxt, self.top - nxt) * self.delta
+        rest = np.where(t >= self.horizon - 1, 0.0, rest)
+        y = self.own(obs, level)
+        ok = y >= rest - 1e-9 if self.tie_accept else y > rest + 1e-9
+        ok = ok & (t >= self.reject_before)
+        if self.deviation is not None and self.deviation[1] == "vote":
+            ok = np.where(t == self.deviation[0], self.deviation[2], ok)
+        return ok
 
     def propose(self, obs):
-        ideal = obs[:, self.s["ideal"]]
-        return np.where(ideal > 0.5, self.share, 1 - self.share)
+        t = self.round_(obs)
+        level = self.own(obs, self.a[np.minimum(t + 1, self.horizon)])
+        if self.deviation is not None and self.deviation[1] == "text":
+            level = np.where(t == self.deviation[0], self.deviation[2], level)
+        return (level / self.top)[:, None]

@@ -16,7 +16,6 @@ from negenv.scenario import with_overrides
 from negenv.vector import VectorNegotiationEnv
 from tests.property_kit import (
     MEDIATED,
-    SubgamePerfect,
     uniform_actions,
 )
 
@@ -88,22 +87,6 @@ def test_full_information_nbs_mediator_is_calibrated(name):
     lifted = np.nanmean(episode_metrics(guarded, env.scenario)["nash_welfare_ratio"])
     base = np.nanmean(episode_metrics(alone, unmediated(sc))["nash_welfare_ratio"])
     assert lifted > base + 0.2, (lifted, base)
-
-
-# ------------------------------------------------------------------------ 10: rubinstein
-
-
-@pytest.mark.parametrize("delta", [0.5, 0.8, 0.9, 0.95])
-def test_rubinstein_subgame_perfect_profile_gives_the_first_proposer_its_share(delta):
-    env = negenv.parallel_env("rubinstein", discount=delta)
-    grid = np.linspace(0, 1, env.scenario.proposal_levels)
-    share = grid[np.argmin(np.abs(grid - 1 / (1 + delta)))]
-    party = SubgamePerfect(env.layout, share)
-    rec = rollout.run(env.scenario, dict.fromkeys(env.parties, party), 50, backend="pettingzoo")
-    assert np.all(rec["agreed_round"] == 1)  # posted in round 0, accepted at the first vote
-    np.testing.assert_allclose(rec["agreement"][:, 0], share)
-    np.testing.assert_allclose(rec["utility"], [[delta * share, delta * (1 - share)]] * 50)
-    assert abs(share - 1 / (1 + delta)) <= 0.5 / (env.scenario.proposal_levels - 1) + 1e-12
 
 
 @pytest.mark.parametrize("name", ["multilateral_5", "lilliput", "burden_sharing"])
