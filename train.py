@@ -18,6 +18,7 @@ mediator later; a party checkpoint serves as a background ``--population``.
 from __future__ import annotations
 
 import copy
+import shutil
 import sys
 import time
 import warnings
@@ -50,7 +51,13 @@ def parse(argv: list[str]) -> TrainConfig:
             raise SystemExit("--config needs a YAML path")
         base = config_mod.load(argv[i + 1])
         argv = argv[:i] + argv[i + 2 :]
-    return tyro.cli(TrainConfig, default=base, args=argv).validate()
+    return tyro.cli(TrainConfig, default=base, args=argv, description=DESCRIPTION).validate()
+
+
+DESCRIPTION = (
+    "Train negenv policies with PPO. --config FILE: a YAML file of the fields below, used as "
+    "the defaults (e.g. configs/train/mediator_multilateral_5.yaml); flags override it."
+)
 
 
 def scenario_of(cfg: TrainConfig):
@@ -68,10 +75,18 @@ def open_run(cfg: TrainConfig) -> tuple[Path, dict[str, Any] | None]:
     same configuration, except the step budget and the progress bar)."""
     run = Path(cfg.run_dir) / cfg.run_name
     if not cfg.resume:
+        if run.exists() and any(run.iterdir()):
+            if not cfg.overwrite:
+                raise ValueError(
+                    f"run {str(run)!r} already exists: pass --resume to continue it, "
+                    "--overwrite to replace it, or --name for a new run"
+                )
+            shutil.rmtree(run)  # an old scorecard or TensorBoard file must not mix in
         return run, None
     ckpt = learned.load_checkpoint(run / "last.pt")
     saved = ckpt["config"]
-    free = {"total_steps", "resume", "progress", "scorecard_episodes", "scorecard_mediators"}
+    free = {"total_steps", "resume", "overwrite", "progress", "scorecard_episodes"}
+    free |= {"scorecard_mediators"}
     differ = [k for k, v in config_mod.to_dict(cfg).items() if k not in free and saved.get(k) != v]
     if differ:
         raise ValueError(
@@ -170,7 +185,12 @@ def main(argv: list[str] | None = None) -> Path:
     save_json(run / "versions.json", versions())
 
     # seeding: weights from the seed; every update reseeds its own random stream
-    torch.set_num_threads(cfg.torch_threads)
+    torch.set_num_threads(cfg.torch_threads)  # docs/training.md: why, and when to change it
+    print(
+        f"{cfg.run_name}: {cfg.updates} updates of {cfg.batch_steps:,} steps "
+        f"({cfg.updates * cfg.batch_steps:,} steps for the {cfg.total_steps:,} asked), "
+        f"{cfg.torch_threads} torch thread(s) (--threads to change)"
+    )
     torch.manual_seed(cfg.seed)
     sc = scenario_of(cfg)
     roles = ROLE_OF[cfg.learn]
@@ -229,6 +249,10 @@ def main(argv: list[str] | None = None) -> Path:
     # the learning loop
     start = int(ckpt["update"]) if ckpt else 0
     best = float(ckpt["best_score"]) if ckpt else -float("inf")
+    # where best.pt was saved (marked on the learning curve): the evaluation row of its score
+    evals = [r for r in (ckpt["history"] if ckpt else []) if "eval/party/return" in r]
+    hits = [r["steps"] for r in evals if abs(score(r, cfg.learn) - best) < 1e-12]
+    best_steps = hits[-1] if hits else None
     log = RunLog(run, ckpt["history"] if ckpt else [])
     bar = tqdm(
         total=cfg.updates * cfg.batch_steps,
@@ -261,21 +285,21 @@ def main(argv: list[str] | None = None) -> Path:
         if (update + 1) % cfg.eval_every == 0 or done:
             row |= evaluate_now(cfg, sc, policies_now())
             if score(row, cfg.learn) > best:
-                best = score(row, cfg.learn)
+                best, best_steps = score(row, cfg.learn), row["steps"]
                 save("best.pt", update + 1, best, log.history + [row])
         log.log(row)
         if (update + 1) % cfg.checkpoint_every == 0 or done:
             save("last.pt", update + 1, best, log.history)
         bar.update(cfg.batch_steps)
-        bar.set_postfix(
-            {
-                k.split("/", 1)[1]: f"{v:.3f}"
-                for k, v in row.items()
-                if k.startswith("train/") and k.endswith("return")
-            }
-        )
+        # training returns of this update's episodes; best.pt keeps the best evaluation score
+        shown = {
+            "train " + k.split("/")[1]: f"{v:.3f}"
+            for k, v in row.items()
+            if k.startswith("train/") and k.endswith("return")
+        }
+        bar.set_postfix(shown | {"best eval": f"{best:.3f}"})
     bar.close()
-    log.curve(f"{cfg.run_name}: {cfg.learn} learning on {sc.name}")
+    log.curve(f"{cfg.run_name}: {cfg.learn} learning on {sc.name}", best_steps)
     log.close()
 
     # the report: a learned mediator's scorecard beside the scripted ones

@@ -146,6 +146,10 @@ def load_checkpoint(path: str | Path) -> dict[str, Any]:
     return data
 
 
+class LayoutError(ValueError):
+    """A checkpoint's policy does not fit a scenario's observation or action layout."""
+
+
 def check_compatible(data: dict[str, Any], role: str, scenario: Any, path: Any) -> dict:
     """The checkpoint's entry for ``role`` if its layout fits ``scenario``; else a clear error."""
     from negenv.layout import Layout
@@ -160,7 +164,7 @@ def check_compatible(data: dict[str, Any], role: str, scenario: Any, path: Any) 
     if entry.get("arch") == "set":
         levels = (entry["nvec"][0], entry["nvec"][-1])
         if not lay.mediated or (lay.proposal_levels, lay.monitoring_levels) != levels:
-            raise ValueError(
+            raise LayoutError(
                 f"checkpoint {str(path)!r} holds a set mediator for {levels[0]} proposal "
                 f"levels and {levels[1]} monitoring levels; scenario {scenario.name!r} "
                 + (
@@ -173,7 +177,7 @@ def check_compatible(data: dict[str, Any], role: str, scenario: Any, path: Any) 
     obs_dim = (lay.party_obs if role == "party" else lay.mediator_obs).size
     nvec = tuple(lay.party_nvec if role == "party" else lay.mediator_nvec)
     if entry["obs_dim"] != obs_dim or tuple(entry["nvec"]) != nvec:
-        raise ValueError(
+        raise LayoutError(
             f"checkpoint {str(path)!r} was trained on scenario {data.get('scenario')!r}: its "
             f"{role} sees {entry['obs_dim']} features and acts on components {entry['nvec']}, "
             f"but scenario {scenario.name!r} has {obs_dim} and {list(nvec)}"

@@ -82,6 +82,7 @@ class State:
     demands: Array  # (B, N, K) last demand signals (coalition-mixed)
     coalition: Array  # (B, N) coalition of each party, -1 for none
     holdout: Array  # (B, N) outvoted on the text in force
+    overridden: Array  # (B, N) its audience rejected the text in force (imposed on it)
     detected: Array  # (B, N) detected defections
     refused: Array  # (B, N) claims on existing cover that the guarantor refused
     undetected: Array  # (B, N) undetected defections
@@ -214,6 +215,7 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         demands=xp.zeros_like(draw.ideal),
         coalition=i(-1, (b, n)),
         holdout=f() != 0,
+        overridden=f() != 0,
         detected=i(0, (b, n)),
         refused=i(0, (b, n)),
         undetected=i(0, (b, n)),
@@ -290,7 +292,9 @@ def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> 
     discounts the text's worth W by the loss it fears from defections (perceived risk rho
     times the victim loss l), and values guarantees up to that fear, times the mediator's
     credibility. A coalition ratifies only if every member's audience does (the blocs in
-    force this round); the decision rule then applies.
+    force this round); the decision rule then applies. Returns the decision (B,) and each
+    party's own audience's verdict (B, N): under a qualified majority a text can enter into
+    force over audiences that rejected it.
     """
     xp = namespace(u)
     r = sc.ratification
@@ -300,7 +304,8 @@ def ratify(sc: Scenario, s: State, u: Array, coalition: Array, noise: Array) -> 
     v = s.credibility[:, None] * xp.minimum(cover, exposure)
     logit = (w - exposure + v - s.batna - r.margin) / r.temperature
     yes = noise < 1.0 / (1.0 + xp.exp(-logit))
-    return decide(sc, group_all(yes, coalition, sc.coalitions.max_coalitions)[0], s.power)
+    blocs = group_all(yes, coalition, sc.coalitions.max_coalitions)[0]
+    return decide(sc, blocs, s.power), yes
 
 
 def _declare(coalition: Array, choice: Array, active: Array) -> Array:
@@ -353,16 +358,20 @@ def vote(sc: Scenario, s: State, a: Actions, active: Array) -> tuple[State, Arra
 def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Array, blocs: Array):
     """Ratify passed texts; those ratified enter into force, the others cost trust.
 
-    A party is a holdout on a text in force only if it voted against it itself.
+    A party is a holdout on a text in force only if it voted against it itself; it is
+    overridden if its own audience rejected the text (imposed on it by the decision rule).
     """
     xp = namespace(s.proposal)
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
-    in_force = passed
+    in_force, overridden = passed, s.overridden
     if sc.ratification.enabled:
-        in_force = passed & ratify(sc, s, u, blocs, noise)
+        ratified, audience = ratify(sc, s, u, blocs, noise)
+        in_force = passed & ratified
+        overridden = xp.where(in_force[:, None], ~audience, s.overridden)
     failed = passed & ~in_force
     s = s.replace(
         holdout=xp.where(in_force[:, None], ~own_vote, s.holdout),
+        overridden=overridden,
         trust=xp.where(failed, _move_trust(s.trust, -_steps(sc.ratification.trust_cost)), s.trust),
         ratification_failures=s.ratification_failures + xp.astype(failed, s.round.dtype),
     )

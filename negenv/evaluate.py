@@ -143,16 +143,21 @@ def evaluate(
     bar = tqdm(total=total, desc="episodes", disable=not progress)
     rows: list[dict[str, Any]] = []
     curves: dict[str, Any] = {}
+    unpaired: list[str] = []
     for scenario_given in st.scenarios:
         sc = load(scenario_given)
         scenario_name = sc.name
         for pop in st.populations:
-            base = run(sc, None, pop, st.episodes, seed, backend, bar)
-            solutions = solve_batch(base, sc.burden_issue)
-            base_rows = episode_metrics(base, sc, solutions)
+            base = baseline(sc, pop, st.episodes, seed, backend, bar)
+            if base is None:
+                unpaired.append(f"{scenario_name} / {pop}")
+            solutions, base_rows = None, None
             for mediator in mediators:
                 rec = run(sc, mediator, pop, st.episodes, seed, backend, bar)
-                if not np.array_equal(rec["ideal"], base["ideal"]):  # pairing needs it
+                if solutions is None:  # types only: the same for every run of these episodes
+                    solutions = solve_batch(base if base is not None else rec, sc.burden_issue)
+                    base_rows = episode_metrics(base, sc, solutions) if base is not None else {}
+                if not np.array_equal(rec["ideal"], (base or rec)["ideal"]):  # pairing needs it
                     raise RuntimeError(f"{mediator!r} changed the types drawn on {scenario_name}")
                 solutions["pareto_gap"] = pareto_gaps(rec, sc.burden_issue)
                 metrics = paired_metrics(rec, sc, solutions, base_rows)
@@ -163,7 +168,22 @@ def evaluate(
                     by = curves.setdefault(mediator, {}).setdefault(scenario_name, {})
                     by[pop] = curve
     bar.close()
-    return rows, summarise(rows, mediators, st) | {"survival": curves}
+    return rows, summarise(rows, mediators, st) | {"survival": curves, "unpaired": unpaired}
+
+
+def baseline(sc: Scenario, population: str, episodes: int, seed: int, backend: str, bar):
+    """The unmediated protocol's records on the same episodes, or None where the population
+    cannot play that protocol (a learned party policy trained with a mediator reads a
+    different observation and has no proposal to make): its value-of-mediation columns are
+    then undefined, and the scorecard says so."""
+    from agents.learned import LayoutError
+
+    try:
+        return run(sc, None, population, episodes, seed, backend, bar)
+    except LayoutError:
+        if bar is not None:
+            bar.update(episodes)
+        return None
 
 
 def paired_metrics(
@@ -173,11 +193,13 @@ def paired_metrics(
     base: dict[str, np.ndarray],
 ) -> dict[str, np.ndarray]:
     """Every metric of the mediated episodes, their value of mediation against the unmediated
-    metrics ``base`` of the same episodes, and the normalised score."""
+    metrics ``base`` of the same episodes, and the normalised score (NaN without ``base``)."""
     metrics = episode_metrics(rec, sc, solutions)
     for m in ("nash_welfare_ratio", "utilitarian_gain", "agreed"):
-        metrics[f"vom_{m}"] = metrics[m] - base[m]
-    metrics["normalised_score"] = normalised_score(metrics, base)
+        metrics[f"vom_{m}"] = metrics[m] - base[m] if base else np.full(len(metrics[m]), np.nan)
+    metrics["normalised_score"] = (
+        normalised_score(metrics, base) if base else metrics["vom_agreed"] + np.nan
+    )
     return metrics
 
 
@@ -209,15 +231,19 @@ def normalised_score(metrics: dict[str, np.ndarray], base: dict[str, np.ndarray]
 
 LABELS = ("scenario", "population", "mediator", "seed", "episode", "status")
 PER_SCENARIO = (*HEADLINES.values(), "vom_nash_welfare_ratio", "normalised_score")
+# a pooled rate can hide populations that differ (none collapse against one, all against
+# another): the scorecard shows these by population too
+PER_POPULATION = ("mediator_objective", "nash_welfare_ratio", "stage_completion", "collapsed")
 
 
 def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> dict[str, Any]:
     """Every metric's mean and stratified 95% CI, by mediator (strata: scenario x population)."""
     metrics = columns(rows, skip=LABELS)
-    names = [s if isinstance(s, str) and not s.endswith((".yaml", ".yml")) else load(s).name
-             for s in st.scenarios]
-    out: dict[str, Any] = {
-        "suite": st.__dict__ | {"scenarios": names},
+    loaded = [load(s) for s in st.scenarios]
+    names = [sc.name for sc in loaded]
+    stages = {sc.name: sc.implementation.n_stages for sc in loaded}
+    out: dict[str, Any] = {  # names only: the report never reloads a scenario
+        "suite": st.__dict__ | {"scenarios": names, "stages": stages},
         "mediators": {},
     }
     table = np.array([[r.get(m, np.nan) for m in metrics] for r in rows], dtype=np.float64)
@@ -229,10 +255,17 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
         for scenario in names:  # each scenario alone: strata are its populations
             mine = [g for g, key in zip(groups, strata) if key[0] == scenario]
             if mine:
-                names = [m for m in PER_SCENARIO if m in metrics]
-                cols = [metrics.index(m) for m in names]
-                stats = _stats(names, [g[:, cols] for g in mine])
+                shown = [m for m in PER_SCENARIO if m in metrics]
+                cols = [metrics.index(m) for m in shown]
+                stats = _stats(shown, [g[:, cols] for g in mine])
                 out.setdefault("per_scenario", {}).setdefault(mediator, {})[scenario] = stats
+        for pop in st.populations:  # each population alone: strata are the scenarios
+            mine = [g for g, key in zip(groups, strata) if key[1] == pop]
+            if mine:
+                shown = [m for m in PER_POPULATION if m in metrics]
+                cols = [metrics.index(m) for m in shown]
+                stats = _stats(shown, [g[:, cols] for g in mine])
+                out.setdefault("per_population", {}).setdefault(mediator, {})[pop] = stats
     return out
 
 

@@ -75,6 +75,22 @@ def kaplan_meier(durations: np.ndarray, events: np.ndarray, horizon: int) -> np.
     return np.asarray(surv)
 
 
+def greenwood_band(
+    durations: np.ndarray, events: np.ndarray, horizon: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pointwise 95% band of :func:`kaplan_meier` by Greenwood's variance,
+    ``Var S(t) = S(t)**2 sum_{k <= t} e_k / (n_k (n_k - e_k))``, clipped to [0, 1]."""
+    durations, events = np.asarray(durations), np.asarray(events, bool)
+    surv = kaplan_meier(durations, events, horizon)
+    acc, terms = 0.0, [0.0]
+    for t in range(1, horizon + 1):
+        n, e = np.sum(durations >= t), np.sum((durations == t) & events)
+        acc += e / (n * (n - e)) if n > e else 0.0
+        terms.append(acc)
+    half = 1.96 * surv * np.sqrt(np.asarray(terms))
+    return np.clip(surv - half, 0.0, 1.0), np.clip(surv + half, 0.0, 1.0)
+
+
 def rmst(survival: np.ndarray, tau: int | None = None) -> float:
     """Restricted mean survival time: the area under the step curve S on [0, tau]."""
     tau = len(survival) - 1 if tau is None else tau
@@ -167,6 +183,8 @@ def episode_metrics(
             records["first_violation"] > 0, records["first_violation"], np.nan
         ),
         "holdout_rate": np.where(agreed, records["holdout"].mean(axis=1), np.nan),
+        # an agreement in force over at least one audience that rejected it
+        "imposed": np.where(agreed, records["overridden"].any(axis=1), np.nan),
         "voice": records["voice"].sum(axis=1)
         / (n * np.maximum(records["rounds"], 1) * scenario.n_issues),
         "weakest_guarantee": np.where(
@@ -255,7 +273,7 @@ FAMILIES = {
         "self_enforcing_share",
         "min_enforcement_margin",
     ),
-    "procedure": ("holdout_rate", "voice", "weakest_guarantee"),
+    "procedure": ("holdout_rate", "imposed", "voice", "weakest_guarantee"),
 }
 
 
@@ -300,16 +318,19 @@ def summary(
 
 def survival(records: Records, scenario: Scenario) -> dict[str, Any] | None:
     """Kaplan-Meier survival of the agreements over stages (collapse is the event; completed
-    ones are censored at S), its restricted mean and the per-stage hazard (None where nobody
-    is at risk); None without stages or agreements."""
+    ones are censored at S) with its Greenwood 95% band, its restricted mean and the
+    per-stage hazard (None where nobody is at risk); None without stages or agreements."""
     horizon = scenario.implementation.n_stages
     _, dur, event = durations(records)
     if horizon == 0 or not len(dur):
         return None
     curve = kaplan_meier(dur, event, horizon)
+    low, high = greenwood_band(dur, event, horizon)
     return {
         "agreements": int(len(dur)),
         "survival": curve.tolist(),
+        "low": low.tolist(),
+        "high": high.tolist(),
         "rmst": rmst(curve),
         "hazard": [None if np.isnan(h) else float(h) for h in hazard(dur, event, horizon)],
     }

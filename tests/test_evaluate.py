@@ -34,7 +34,7 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
         "summary.json",
         "fairness_vs_durability.png",
         "survival.png",
-        "power_vs_gain.png",
+        "weakest_share.png",
     ):
         assert (out / name).stat().st_size > 0, name
     summary = json.loads((out / "summary.json").read_text())
@@ -54,6 +54,10 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
     )
     room = 1.0 - np.nanmean(nwr - vom)
     assert score * room == pytest.approx(vom, nan_ok=True)
+    # every mediator on every scenario (not only the first one)
+    assert set(summary["per_scenario"]) == {"nbs_full", "random"}
+    for by in summary["per_scenario"].values():
+        assert set(by) == set(suite.scenarios)
     per = summary["per_scenario"]["nbs_full"]["multilateral_5"]["normalised_score"]
     assert per["mean"] == pytest.approx(np.nanmean(score))
     # survival of the agreements: KM from 1, RMST / S is the mean stage completion here
@@ -66,7 +70,7 @@ def test_evaluate_command_writes_a_report_that_parses(tmp_path):
     assert len(km["hazard"]) == horizon
     import matplotlib.pyplot as plt
 
-    for name in ("fairness_vs_durability.png", "survival.png", "power_vs_gain.png"):
+    for name in ("fairness_vs_durability.png", "survival.png", "weakest_share.png"):
         image = plt.imread(out / name)
         assert image.ndim == 3 and image.shape[0] > 100 and image.std() > 0
 
@@ -207,3 +211,34 @@ def test_rollout_in_continuous_mode_plays_the_same_episodes_on_both_backends():
     assert (vec["agreed_round"] >= 0).any()
     np.testing.assert_allclose(vec["utility"], one["utility"], atol=1e-9)
     np.testing.assert_array_equal(vec["status"], one["status"])
+
+
+def test_a_scenario_of_ones_own_gets_a_report(tmp_path):
+    # the report never reloads a scenario by name: a YAML file of one's own works throughout
+    import yaml
+
+    from negenv.scenario import to_dict
+
+    mine = to_dict(negenv.load("multilateral_5")) | {"name": "my_talks", "max_rounds": 8}
+    path = tmp_path / "my.yaml"
+    path.write_text(yaml.safe_dump(mine))
+    out = tmp_path / "report"
+    evaluate.main(
+        [
+            "--mediator",
+            "split",
+            "--scenario",
+            str(path),
+            "--episodes",
+            "8",
+            "--population",
+            "threshold",
+            "--out",
+            str(out),
+            "--no-progress",
+        ]
+    )
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["suite"]["scenarios"] == ["my_talks"]
+    assert summary["suite"]["stages"] == {"my_talks": 4}
+    assert (out / "survival.png").stat().st_size > 0

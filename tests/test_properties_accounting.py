@@ -17,7 +17,8 @@ from negenv.vector import VectorNegotiationEnv
 from tests.property_kit import (
     EPISODES,
     SCENARIOS,
-    SubgamePerfect,
+    GridSPE,
+    grid_spe,
     uniform_actions,
     worth_of,
 )
@@ -41,7 +42,8 @@ class Complying:
 def complied_runs(name: str, mode: str, dtype: torch.dtype):
     if mode == "discrete" and name == "rubinstein":  # threshold parties never agree there
         sc, env, policies = pinned_setup(name)
-        policies = dict.fromkeys(env.parties, SubgamePerfect(env.layout, 0.53))
+        a = grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds)
+        policies = dict.fromkeys(env.parties, GridSPE(env.layout, sc, a))
     elif mode == "discrete":
         sc, env, policies = pinned_setup(name)
     else:

@@ -311,6 +311,24 @@ def test_coalition_ratifies_only_if_every_member_audience_does():
     assert int(s3.agreed_round[0]) == 1
 
 
+def test_audiences_overridden_by_the_decision_rule_are_recorded():
+    sc = lilliput_kit(ratification={"enabled": True})
+    s = kit.start(sc)
+    a = kit.actions(sc, s, vote=[1, 1, 1, 1])
+    # the two weakest audiences reject (0.3 of the power): 0.7 >= quota 0.65 ratifies anyway
+    s2, _, _ = step(sc, s, a, kit.noise(4, ratify=[0.0, 0.0, 1.0, 1.0]))
+    assert int(s2.agreed_round[0]) == 1
+    assert s2.overridden[0].tolist() == [False, False, True, True]
+    assert s2.holdout[0].tolist() == [False] * 4  # they voted for it: not holdouts
+    # 0.4 of the power rejecting blocks the text: nobody is overridden, trust pays
+    s3, _, _ = step(sc, s, a, kit.noise(4, ratify=[1.0, 0.0, 0.0, 0.0]))
+    assert int(s3.agreed_round[0]) == -1 and not s3.overridden.any()
+    # without ratification no audience speaks and nobody is overridden
+    plain = lilliput_kit()
+    s4, _, _ = step(plain, kit.start(plain), a, kit.noise(4, ratify=1.0))
+    assert int(s4.agreed_round[0]) == 1 and not s4.overridden.any()
+
+
 def test_failed_ratification_returns_to_negotiation_and_costs_trust():
     sc = kit.scenario(
         ratification={"enabled": True, "temperature": 0.05, "margin": 0.0, "trust_cost": 0.1}

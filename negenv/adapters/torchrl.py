@@ -73,8 +73,13 @@ class NegotiationTorchRLEnv(EnvBase):
                 action = MultiCategorical(list(nvec), (*shape, len(nvec)), device=dev)
             else:  # one float per component in its bounds (the codec rounds or thresholds)
                 low, high = (t.to(dev, dtype) for t in v.action_bounds(role))
-                action = Bounded(low.expand(*shape, -1), high.expand(*shape, -1),
-                                 (*shape, low.numel()), dtype=dtype, device=dev)
+                action = Bounded(
+                    low.expand(*shape, -1),
+                    high.expand(*shape, -1),
+                    (*shape, low.numel()),
+                    dtype=dtype,
+                    device=dev,
+                )
             act[role] = Composite(action=action, shape=shape, device=dev)
             rew[role] = Composite(
                 reward=Unbounded((*shape, 1), dtype=dtype, device=dev), shape=shape, device=dev

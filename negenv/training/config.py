@@ -109,6 +109,8 @@ class TrainConfig:
     """Run name (default: scenario-learn-backend-seed)."""
     resume: bool = False
     """Continue the run in run_dir/name from its last.pt."""
+    overwrite: bool = False
+    """Replace an earlier run of the same name (its files are deleted first)."""
     progress: bool = True
     """Show a progress bar."""
 

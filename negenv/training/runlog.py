@@ -41,11 +41,38 @@ def write_text(path: Path, data: bytes | str) -> None:
 
 
 def versions() -> dict[str, str]:
+    """Python, the packages a run depends on, and the negenv commit (with ``-dirty`` when the
+    working tree had uncommitted changes; absent outside a git checkout)."""
     out = {"python": platform.python_version()}
+    commit = _git_commit()
+    if commit:
+        out["negenv_commit"] = commit
     for name in VERSIONED:
         with contextlib.suppress(metadata.PackageNotFoundError):
             out[name] = metadata.version(name)
     return out
+
+
+def _git_commit() -> str | None:
+    import subprocess
+
+    root = Path(__file__).resolve().parents[2]
+    try:
+
+        def git(*args: str) -> str:
+            return subprocess.run(
+                ["git", "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                check=True,
+                timeout=10,
+            ).stdout.strip()
+
+        commit = git("rev-parse", "HEAD")
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return commit + ("-dirty" if dirty else "")
 
 
 class RunLog:
@@ -83,8 +110,10 @@ class RunLog:
         w.writerows(self.history)
         write_text(self.run / "progress.csv", buf.getvalue())
 
-    def curve(self, title: str) -> Path | None:
-        """learning_curve.png: training and evaluation returns by role over steps."""
+    def curve(self, title: str, best_steps: float | None = None) -> Path | None:
+        """learning_curve.png: one panel per role (the mediator's objective and the parties'
+        utilities are on different scales), training returns smoothed over 10 updates and
+        evaluation returns on unseen episodes, with the point ``best.pt`` was saved at."""
         if not self.history:
             return None
         import matplotlib
@@ -92,23 +121,30 @@ class RunLog:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(7, 4))
+        keys = {k for r in self.history for k in r if k.endswith("/return")}
+        roles = [role for role in ("mediator", "party") if any(f"/{role}/" in k for k in keys)]
+        fig, axes = plt.subplots(
+            len(roles), 1, figsize=(7, 2.6 * len(roles) + 0.6), sharex=True, squeeze=False
+        )
         steps = [r["steps"] for r in self.history]
-        for key in sorted({k for r in self.history for k in r}):
-            if key.endswith("/return"):
+        for ax, role in zip(axes[:, 0], roles):
+            for key in sorted(k for k in keys if f"/{role}/" in k):
                 pts = np.array([(r["steps"], r[key]) for r in self.history if key in r])
                 if key.startswith("train"):  # updates alternate populations: smooth over 10
                     k = min(10, len(pts))
                     smooth = np.convolve(pts[:, 1], np.ones(k) / k, mode="valid")
-                    ax.plot(pts[k - 1 :, 0], smooth, "-", label=f"{key} (mean of {k} updates)")
+                    ax.plot(pts[k - 1 :, 0], smooth, "-", label=f"train (mean of {k} updates)")
                 else:
-                    ax.plot(pts[:, 0], pts[:, 1], "o-", label=key, markersize=3)
-        ax.set_xlabel("environment steps")
-        ax.set_ylabel("mean episode return")
-        ax.set_xlim(0, max(steps))
-        ax.set_title(title)
-        ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+                    ax.plot(pts[:, 0], pts[:, 1], "o-", label="evaluation", markersize=3)
+                    best = [p for p in pts if best_steps is not None and p[0] == best_steps]
+                    if best and key.startswith("eval"):
+                        ax.plot(*best[0], "*", ms=14, color="gold", mec="k", label="best.pt")
+            ax.set_ylabel(f"{role} return")
+            ax.grid(alpha=0.3)
+            ax.legend(fontsize=8, loc="best")
+        axes[-1, 0].set_xlabel("environment steps")
+        axes[-1, 0].set_xlim(0, max(steps))
+        axes[0, 0].set_title(title, fontsize=10)
         buf = io.BytesIO()
         fig.tight_layout()
         fig.savefig(buf, format="png", dpi=110)

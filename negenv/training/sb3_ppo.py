@@ -34,9 +34,7 @@ def make_venv(cfg: TrainConfig):
     from negenv.adapters.gymnasium import MediatorEnv
 
     sc, pops = cfg.load_scenario(), cfg.populations
-    return DummyVecEnv(
-        [partial(MediatorEnv, sc, pops[i % len(pops)]) for i in range(cfg.num_envs)]
-    )
+    return DummyVecEnv([partial(MediatorEnv, sc, pops[i % len(pops)]) for i in range(cfg.num_envs)])
 
 
 def make_model(cfg: TrainConfig, venv):

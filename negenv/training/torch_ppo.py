@@ -177,9 +177,7 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
     with torch.no_grad():
         for ln in learners:
             x = _flat(ln.role, obs[ln.role]["observation"])
-            buf[ln.role]["last_value"] = [
-                ln.critic(_critic_input(env, ln.role, x, g)).squeeze(-1)
-            ]
+            buf[ln.role]["last_value"] = [ln.critic(_critic_input(env, ln.role, x, g)).squeeze(-1)]
     data = {role: {k: torch.stack(v) for k, v in b.items()} for role, b in buf.items()}
     return data, outcomes
 

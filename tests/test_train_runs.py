@@ -1,0 +1,92 @@
+"""train.py as a researcher first uses it: a run name used twice, a scenario file of one's
+own, learned parties as the background of a mediator, and what a run records."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import yaml
+
+import negenv
+import train
+from negenv.scenario import to_dict
+from tests.test_train import run
+
+
+def test_a_run_name_used_twice_is_refused_unless_resumed_or_overwritten(tmp_path):
+    out = run(tmp_path, "--scenario", "bilateral_asymmetric", name="twice")
+    stale = out / "stale.txt"
+    stale.write_text("from the first run")
+    with pytest.raises(ValueError, match="already exists: pass --resume"):
+        run(tmp_path, "--scenario", "bilateral_asymmetric", name="twice")
+    assert stale.exists()  # nothing touched
+    run(tmp_path, "--scenario", "bilateral_asymmetric", "--overwrite", name="twice")
+    assert not stale.exists() and (out / "best.pt").is_file()
+
+
+def test_versions_record_the_negenv_commit(tmp_path):
+    out = run(tmp_path, "--scenario", "bilateral_asymmetric")
+    versions = json.loads((out / "versions.json").read_text())
+    assert {"python", "torch", "negenv_commit"} <= versions.keys()
+    commit = versions["negenv_commit"].removesuffix("-dirty")
+    assert len(commit) == 40 and int(commit, 16) >= 0
+
+
+def test_a_scenario_file_of_ones_own_trains_and_gets_its_scorecard(tmp_path):
+    mine = to_dict(negenv.load("bilateral_asymmetric")) | {"name": "my_talks", "max_rounds": 6}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(mine))
+    out = run(
+        tmp_path,
+        "--scenario",
+        str(path),
+        "--scorecard-episodes",
+        "8",
+        "--scorecard-mediators",
+        "split",
+        "--populations",
+        "threshold",
+    )
+    report = (out / "scorecard" / "report.md").read_text()
+    assert "my_talks" in report and "| split |" in report
+
+
+def test_learned_parties_serve_as_the_background_of_a_mediator(tmp_path):
+    parties = run(
+        tmp_path,
+        "--scenario",
+        "bilateral_asymmetric",
+        "--learn",
+        "parties",
+        "--scorecard-episodes",
+        "0",
+        name="parties",
+    )
+    out = run(
+        tmp_path,
+        "--scenario",
+        "bilateral_asymmetric",
+        "--scorecard-episodes",
+        "8",
+        "--scorecard-mediators",
+        "split",
+        "--populations",
+        str(parties / "best.pt"),
+        "threshold",
+        name="mediator",
+    )
+    report = (out / "scorecard" / "report.md").read_text()
+    # a party policy trained with a mediator cannot play the unmediated protocol: the
+    # scorecard pairs what it can and says what it left out
+    assert "No unmediated baseline for bilateral_asymmetric / " + str(parties / "best.pt") in report
+    summary = json.loads((out / "scorecard" / "summary.json").read_text())
+    assert summary["unpaired"] == [f"bilateral_asymmetric / {parties / 'best.pt'}"]
+    stats = summary["per_population"]["split"]
+    assert set(stats) == {str(parties / "best.pt"), "threshold"}
+
+
+def test_help_lists_the_config_flag(capsys):
+    with pytest.raises(SystemExit):
+        train.main(["--help"])
+    assert "--config FILE" in capsys.readouterr().out
