@@ -1,4 +1,5 @@
-"""Every ```python block of docs/integrations/*.md runs, page by page, in a fresh interpreter
+"""Every ```python block of README.md and docs/integrations/*.md runs, page by page, in a
+fresh interpreter
 (``py`` blocks are shown but not run: they need a cluster). The BenchMARL page runs in the
 venv ``.ci/benchmarl-venv`` builds (CI builds it)."""
 
@@ -14,7 +15,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "integrations"
 BENCHMARL_PYTHON = ROOT / ".venv-benchmarl" / "bin" / "python"  # built by .ci/benchmarl-venv
-PAGES = sorted(DOCS.glob("*.md"))
+PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
 
 
 def blocks(page: Path) -> list[str]:
@@ -22,7 +23,7 @@ def blocks(page: Path) -> list[str]:
 
 
 def test_every_page_has_an_example():
-    assert {p.stem for p in PAGES} >= {"rllib", "torchrl", "sb3", "benchmarl"}
+    assert {p.stem for p in PAGES} >= {"README", "rllib", "torchrl", "sb3", "benchmarl"}
     for page in PAGES:
         assert blocks(page), page.name
 
