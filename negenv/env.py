@@ -38,8 +38,15 @@ class NegotiationEnv(ParallelEnv):
     under ``alternating_offers`` a recognised party posts the text. A text that passes the
     decision rule goes to domestic ratification, then is implemented in S stages in which
     every party may comply or defect (claw back its concessions). Parties may bind themselves
-    into coalitions that vote as blocs. The full model is DESIGN.md (rules version 2); every
+    into coalitions that vote as blocs. The full model is docs/model.md (rules 2.1); every
     constant is a field of :class:`negenv.Scenario`.
+
+    The end game is real: at monitoring 0 a party loses nothing by defecting in the last
+    stage, nor in any stage whose late reveal leaves trust above the collapse threshold (with
+    the defaults a strong party breaks three of four stages for free). Under ``max_cycles``
+    a running agreement is scored on the stages it reached (the rest at the BATNAs, monitoring
+    charged for the stages reached), so stalling never pays the mediator; the stage before a
+    cap is a last stage for the parties.
 
     A text x entering into force at round t is worth ``W_i = d_i + delta**t (u_i(x) - d_i)``
     to party i if everyone complies: votes, audiences, the ``worth`` observation and rewards
@@ -152,7 +159,7 @@ class NegotiationEnv(ParallelEnv):
     fields by double underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
     ## Version History
-    * v0: initial release; rules version 2 (DESIGN.md v2): worth ``W``, absolute proposals on a
+    * v0: initial release; rules version 2 (docs/model.md): worth ``W``, absolute proposals on a
       grid, defection as claw-back, sanctions proportional to gains, claims on every known
       defection, collapse only when a defection becomes known, no vote in round 0, coalition
       declarations effective the next round, compliance-weighted mediator objective.

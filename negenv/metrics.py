@@ -1,4 +1,4 @@
-"""Metrics of DESIGN.md section 7, computed from outcome records only (never from an env).
+"""Metrics of docs/model.md section 7, computed from outcome records only (never from an env).
 
 Records are a dict of numpy arrays with a leading episode dimension (``outcome_batch``, or
 :func:`stack` of the PettingZoo env's records). :func:`episode_metrics` gives one row of

@@ -1,6 +1,6 @@
 """Outcome records: the one interface between running episodes and judging them.
 
-A record is a dict of numpy arrays with a leading batch dimension (DESIGN.md section 7).
+A record is a dict of numpy arrays with a leading batch dimension (docs/model.md section 7).
 :func:`unbatch` turns element b into a record of one episode, as the PettingZoo env hands
 out. Metrics read records only, never an env.
 """

@@ -12,7 +12,7 @@ def env_id(name: str) -> str:
 
 
 def register_builtin() -> None:
-    """Register the parallel and AEC versions of every scenario in ``configs/scenarios``."""
+    """Register the parallel and AEC versions of every scenario in ``negenv/scenarios``."""
     for name in builtin_names():
         for kind, entry in (("parallel", "negenv.env:parallel_env"), ("aec", "negenv.env:env")):
             if env_id(name) not in (

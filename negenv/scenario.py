@@ -91,7 +91,7 @@ def _check_weights(name: str, values: Any, shape: tuple[int, ...]) -> None:
 
 @dataclass(frozen=True)
 class Types:
-    """Private types of the parties (DESIGN.md section 2).
+    """Private types of the parties (docs/model.md section 2).
 
     Attributes:
         power: distribution of bargaining power.
@@ -190,7 +190,7 @@ class Mediator:
 
 @dataclass(frozen=True)
 class Ratification:
-    """Domestic ratification of a passed text (DESIGN.md section 3.2).
+    """Domestic ratification of a passed text (docs/model.md section 3.2).
 
     Attributes:
         enabled: if false every passed text enters into force.
@@ -213,7 +213,7 @@ class Ratification:
 
 @dataclass(frozen=True)
 class Implementation:
-    """Staged implementation (DESIGN.md section 3.3).
+    """Staged implementation (docs/model.md section 3.3).
 
     Attributes:
         n_stages: ``S``; 0 pays an agreement at once with no implementation phase.
@@ -281,7 +281,7 @@ class Implementation:
 
 @dataclass(frozen=True)
 class Coalitions:
-    """Coalitions of parties (DESIGN.md section 4).
+    """Coalitions of parties (docs/model.md section 4).
 
     Attributes:
         max_coalitions: ``C``, the number of coalitions a party may join; 0 switches them off.
@@ -516,7 +516,7 @@ def with_overrides(scenario: Scenario, overrides: dict[str, Any]) -> Scenario:
 
 
 def builtin_names() -> list[str]:
-    """Names of the scenarios shipped in ``configs/scenarios``."""
+    """Names of the scenarios shipped in ``negenv/scenarios`` (the one source: package data)."""
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 

@@ -1,4 +1,4 @@
-"""Shared setup of the DESIGN.md section 8 property tests (tests/test_properties_*.py).
+"""Shared setup of the docs/model.md section 8 property tests (tests/test_properties_*.py).
 
 Comparisons of two behaviours are paired: the same episodes (keys, types, noise) run twice on
 the batched env with one behaviour changed (:func:`agents.deviations.deviate`). Parties are

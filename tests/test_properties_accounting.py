@@ -1,4 +1,4 @@
-"""DESIGN.md section 8, properties 1-4: complied agreements pay their worth, no discount
+"""docs/model.md section 8, properties 1-4: complied agreements pay their worth, no discount
 trap, bounded and finite returns and observations (float32 and float64). See property_kit."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""DESIGN.md section 8, properties 5-6: no defection raises the mediator's reward; monitoring
+"""docs/model.md section 8, properties 5-6: no defection raises the mediator's reward; monitoring
 and sanctions deter every seat, the end game pays without them. Paired runs; see property_kit."""
 
 from __future__ import annotations

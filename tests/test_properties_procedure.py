@@ -1,4 +1,4 @@
-"""DESIGN.md section 8, properties 7-10 and the strategic no vote: credibility, coalition timing,
+"""docs/model.md section 8, properties 7-10 and the strategic no vote: credibility, coalition timing,
 calibration of the full-information NBS mediator, the Rubinstein profile. See property_kit."""
 
 from __future__ import annotations
