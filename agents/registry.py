@@ -3,7 +3,9 @@
 A mediator entry builds the policy for an env and says which scenario overrides it needs
 (full information is an environment setting: ``mediator.information = "exact"``). A
 population assigns a party policy to every seat. A checkpoint path written by ``train.py``
-(``runs/<run>/best.pt``) names a learned mediator or a learned party population.
+(``runs/<run>/best.pt``) names a learned mediator or a learned party population, and
+``module:attr`` a policy class or function of one's own (called with the env);
+:func:`register_mediator` adds a name from Python.
 """
 
 from __future__ import annotations
@@ -115,9 +117,32 @@ def mediator(name: str) -> MediatorSpec:
             return RLlibPolicy(path, "mediator", env.layout.mediator_nvec)
 
         return MediatorSpec(build, doc=f"the mediator module of the RLlib checkpoint {path}")
+    if name not in MEDIATORS and ":" in name:
+        return MediatorSpec(_imported(name), doc=f"the mediator built by {name}")
     if name not in MEDIATORS:
         raise _unknown("mediator", name, MEDIATORS)
     return MEDIATORS[name]
+
+
+def register_mediator(name: str, build: Callable[[Any], Any], overrides=None, doc="") -> None:
+    """Make ``name`` a mediator everywhere a name is accepted (evaluations, train.py).
+    ``build(env)`` returns the policy (an object with ``act(obs, mask)``) for an env."""
+    MEDIATORS[name] = MediatorSpec(build, dict(overrides or {}), doc)
+
+
+def _imported(spec: str) -> Callable[[Any], Any]:
+    """``module:attr`` as a builder: ``attr`` is called with the env (a class whose
+    constructor takes the env, or a function of the env)."""
+    import importlib
+
+    module, _, attr = spec.partition(":")
+    try:
+        target = getattr(importlib.import_module(module), attr)
+    except (ImportError, AttributeError) as err:
+        raise ValueError(f"cannot import {spec!r} (module:attr): {err}") from None
+    if not callable(target):
+        raise ValueError(f"{spec!r} is not callable: it must take the env and return a policy")
+    return target
 
 
 def population(name: str, env: Any) -> dict[str, Any]:
@@ -125,6 +150,9 @@ def population(name: str, env: Any) -> dict[str, Any]:
     party policy of a ``train.py`` checkpoint (a path ending in .pt) at every seat."""
     if learned.is_checkpoint_name(name):
         policy = learned.load_policy(name, "party", env.scenario)
+        return {p: policy for p in env.parties}
+    if name not in POPULATIONS and ":" in name:  # one policy object for every seat
+        policy = _imported(name)(env)
         return {p: policy for p in env.parties}
     if name not in POPULATIONS:
         raise _unknown("population", name, POPULATIONS)

@@ -4,7 +4,7 @@ For every shipped scenario and party population (with ``nbs_seen`` where there i
 mediator, and uniformly random actions as a defection-heavy stress), the same episodes run
 in float64 and in float32 on the batched env; the table gives the share of episodes whose
 status (completed, collapsed, breakdown), agreement round or stages completed differ, and
-the largest utility difference (the model's property, docs/model.md: the same statuses in both dtypes).
+the largest utility difference (docs/model.md, property 12: the same statuses in both dtypes).
 
     python benchmarks/dtypes.py [--episodes 4000] [--seed 0]
 """

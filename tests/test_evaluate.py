@@ -242,3 +242,37 @@ def test_a_scenario_of_ones_own_gets_a_report(tmp_path):
     assert summary["suite"]["scenarios"] == ["my_talks"]
     assert summary["suite"]["stages"] == {"my_talks": 4}
     assert (out / "survival.png").stat().st_size > 0
+
+
+class HoldMediator:
+    """A mediator of one's own for the test below: keeps the standing text (all zeros)."""
+
+    def __init__(self, env):
+        self.nvec = env.layout.mediator_nvec
+
+    def act(self, obs, mask):
+        return np.zeros((len(obs), len(self.nvec)), dtype=np.int64)
+
+
+def test_a_mediator_of_ones_own_by_module_attr_and_by_registration(tmp_path):
+    rows, summary = evaluate.evaluate(
+        ["tests.test_evaluate:HoldMediator"],
+        evaluate.Suite(("bilateral_asymmetric",), 8, ("threshold",)),
+        progress=False,
+    )
+    assert "tests.test_evaluate:HoldMediator" in summary["mediators"]
+    registry.register_mediator("hold", HoldMediator, doc="keeps the standing text")
+    try:
+        _, again = evaluate.evaluate(
+            ["hold"], evaluate.Suite(("bilateral_asymmetric",), 8, ("threshold",)), False
+        )
+    finally:
+        registry.MEDIATORS.pop("hold")
+    mine, theirs = (
+        again["mediators"]["hold"],
+        summary["mediators"]["tests.test_evaluate:HoldMediator"],
+    )
+    for metric, stat in mine.items():
+        np.testing.assert_equal(stat, theirs[metric])  # NaN equals NaN here
+    with pytest.raises(ValueError, match="cannot import 'nowhere:Thing'"):
+        registry.mediator("nowhere:Thing")

@@ -1,5 +1,5 @@
-"""docs/model.md section 8, properties 7-10 and the strategic no vote: credibility, coalition timing,
-calibration of the full-information NBS mediator, the Rubinstein profile. See property_kit."""
+"""docs/model.md section 8, properties 7-9 and the strategic no vote: credibility, coalition
+timing, calibration of the full-information NBS mediator. See property_kit."""
 
 from __future__ import annotations
 
