@@ -252,20 +252,19 @@ def summarise(rows: list[dict[str, Any]], mediators: list[str], st: Suite) -> di
         strata = sorted({k[1:] for k in keys if k[0] == mediator})
         groups = [table[[i for i, k in enumerate(keys) if k == (mediator, *s)]] for s in strata]
         out["mediators"][mediator] = _stats(metrics, groups)
-        for scenario in names:  # each scenario alone: strata are its populations
-            mine = [g for g, key in zip(groups, strata) if key[0] == scenario]
-            if mine:
-                shown = [m for m in PER_SCENARIO if m in metrics]
-                cols = [metrics.index(m) for m in shown]
-                stats = _stats(shown, [g[:, cols] for g in mine])
-                out.setdefault("per_scenario", {}).setdefault(mediator, {})[scenario] = stats
-        for pop in st.populations:  # each population alone: strata are the scenarios
-            mine = [g for g, key in zip(groups, strata) if key[1] == pop]
-            if mine:
-                shown = [m for m in PER_POPULATION if m in metrics]
-                cols = [metrics.index(m) for m in shown]
-                stats = _stats(shown, [g[:, cols] for g in mine])
-                out.setdefault("per_population", {}).setdefault(mediator, {})[pop] = stats
+        # each scenario alone (strata: its populations), each population alone (strata:
+        # the scenarios)
+        for part, axis, labels, wanted in (
+            ("per_scenario", 0, names, PER_SCENARIO),
+            ("per_population", 1, st.populations, PER_POPULATION),
+        ):
+            shown = [m for m in wanted if m in metrics]
+            cols = [metrics.index(m) for m in shown]
+            for label in labels:
+                mine = [g[:, cols] for g, key in zip(groups, strata) if key[axis] == label]
+                if mine:
+                    by = out.setdefault(part, {}).setdefault(mediator, {})
+                    by[label] = _stats(shown, mine)
     return out
 
 
