@@ -147,10 +147,11 @@ class NegotiationEnv(ParallelEnv):
     Terminated for every agent at once when the agreement is completed, collapses, or
     negotiation breaks down at round T. Truncated for every agent at once when
     ``max_cycles`` steps have been taken first (``None``: no cap; natural episodes last at
-    most T + S steps). At the final step ``infos[agent]["outcome"]`` holds the outcome record
-    (also ``env.outcome``, always). ``outcome_in_infos=False`` leaves it out of the infos, so
-    that every step's infos hold the same numeric keys: what frameworks that stack infos into
-    tensors need (TorchRL's ``PettingZooWrapper``; :mod:`negenv.adapters.torchrl`).
+    most T + S steps). When the episode ends, ``env.outcome`` holds its outcome record until the
+    next reset. Every step's infos hold the same numeric keys, which is what frameworks that
+    stack infos into tensors need (TorchRL's ``PettingZooWrapper(negenv.parallel_env(...))``
+    works as its documentation writes it); ``outcome_in_infos=True`` also puts the record in
+    ``infos[agent]["outcome"]`` at the final step.
 
     ## Arguments
     ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
@@ -179,7 +180,7 @@ class NegotiationEnv(ParallelEnv):
         action_mode: str = "discrete",
         flat_obs: bool = False,
         max_cycles: int | None = None,
-        outcome_in_infos: bool = True,
+        outcome_in_infos: bool = False,
         **overrides: Any,
     ):
         sc = load(scenario)

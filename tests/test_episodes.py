@@ -55,7 +55,7 @@ def test_other_seeds_give_other_episodes(name):
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_rewards_sum_to_the_outcome_record(name, mode):
-    env = negenv.parallel_env(name, action_mode=mode)
+    env = negenv.parallel_env(name, action_mode=mode, outcome_in_infos=True)
     policies = random_policies(env, 7)
     statuses = set()
     for seed in range(300):
@@ -136,8 +136,7 @@ def test_infos_keep_the_same_numeric_keys_from_reset_to_the_end():
     while env.agents:
         obs, rewards, _, _, infos = env.step(act(policies, obs))
         for agent, info in infos.items():
-            extra = {"outcome"} if not env.agents else set()
-            assert set(info) == keys[agent] | extra
+            assert set(info) == keys[agent]  # also at the last step: the record is env.outcome
             assert all(isinstance(info[k], (int, float)) for k in keys[agent])
 
 

@@ -25,7 +25,20 @@ def test_pettingzoo_wrapper_specs_and_masked_rollouts(scenario):
     assert bool(data["next", "done"].any())  # episodes ended and restarted inside the rollout
 
 
+@pytest.mark.parametrize("scenario", builtin_names())
+def test_torchrls_plain_pettingzoo_wrapper_takes_the_default_env(scenario):
+    from torchrl.envs.libs.pettingzoo import PettingZooWrapper
+
+    env = PettingZooWrapper(negenv.parallel_env(scenario))  # TorchRL's documented form
+    check_env_specs(env)
+    data = env.rollout(80, break_when_any_done=False)
+    assert bool(data["next", "done"].any())  # an episode ended and its infos were stacked
+    env.rollout(200)  # stops at the end of an episode: its record is the env's outcome
+    assert env._env.outcome["status"] in ("completed", "collapsed", "breakdown")
+
+
 def test_outcome_in_infos_is_a_switch():
+    assert negenv.parallel_env("bilateral_asymmetric").outcome_in_infos is False
     for switch in (True, False):
         env = negenv.parallel_env("bilateral_asymmetric", outcome_in_infos=switch)
         obs, _ = env.reset(seed=1)

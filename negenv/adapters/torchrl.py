@@ -6,7 +6,8 @@ Tensordicts are grouped by role, as TorchRL's multi-agent losses and BenchMARL e
 ``"mediator"`` without the agent dimension, ``"state"`` (B, D) for centralised critics, and
 ``done`` / ``terminated`` / ``truncated`` (B, 1) shared by every agent. Finished episodes are
 reset by TorchRL through the ``"_reset"`` mask (the batched env's own auto-reset is off).
-Needs the ``torchrl`` extra.
+:class:`MaskedMultiCategorical` (from :mod:`negenv.distributions`) is the masked MultiDiscrete
+distribution a ``ProbabilisticActor`` needs for these actions. Needs the ``torchrl`` extra.
 """
 
 from __future__ import annotations
@@ -18,7 +19,10 @@ from tensordict import TensorDict, TensorDictBase
 from torchrl.data import Binary, Bounded, Categorical, Composite, MultiCategorical, Unbounded
 from torchrl.envs import EnvBase
 
+from negenv.distributions import MaskedMultiCategorical
 from negenv.vector import VectorNegotiationEnv
+
+__all__ = ["MaskedMultiCategorical", "NegotiationTorchRLEnv", "pettingzoo_wrapper"]
 
 
 class NegotiationTorchRLEnv(EnvBase):
@@ -147,9 +151,10 @@ def pettingzoo_wrapper(scenario: Any = "multilateral_5", device: str = "cpu", **
 
     Agents are grouped by role (``"party"``: every party seat, ``"mediator"``), masks are
     honoured (``use_mask=True``: random actions and TorchRL's masked distributions follow
-    them) and MultiDiscrete actions stay categorical. The env is built with
-    ``outcome_in_infos=False``, so every step's infos are the same numbers TorchRL stacks;
-    the outcome record of an ended episode is ``wrapper._env.outcome`` until the next reset.
+    them) and MultiDiscrete actions stay categorical. TorchRL's plain form
+    ``PettingZooWrapper(negenv.parallel_env(...))`` works too (every step's infos are the same
+    numbers); the outcome record of an ended episode is ``wrapper._env.outcome`` until the
+    next reset.
 
     Args:
         scenario: as for :func:`negenv.parallel_env`.
@@ -160,7 +165,7 @@ def pettingzoo_wrapper(scenario: Any = "multilateral_5", device: str = "cpu", **
 
     from negenv.env import NegotiationEnv
 
-    env = NegotiationEnv(scenario, outcome_in_infos=False, **kwargs)
+    env = NegotiationEnv(scenario, **kwargs)
     groups = {"party": list(env.parties)}
     if env.scenario.mediated:
         groups["mediator"] = ["mediator"]

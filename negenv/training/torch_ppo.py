@@ -29,9 +29,10 @@ from torchrl.modules import ProbabilisticActor, ValueOperator
 from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
-from agents.learned import MaskedMultiCategorical, actor_net, critic_net
+from agents.learned import actor_net, critic_net
 from agents.set_actor import SetMediatorActor
 from negenv import rng
+from negenv.distributions import MaskedMultiCategorical
 from negenv.rollout import party_actions, seat_groups
 from negenv.training.config import TrainConfig
 from negenv.vector import VectorNegotiationEnv
