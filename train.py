@@ -128,8 +128,16 @@ def episode_stats(
         else 0.0,
         f"{prefix}/min_gain": float(rec["gain"].min(axis=1).mean()),
     }
+    # agent-steps on which a masked option was chosen (0 for masked learners; see README)
+    steps = np.maximum(rec["steps"], 1).sum()
+    out[f"{prefix}/party/illegal_rate"] = float(
+        rec["illegal_actions"].sum() / (steps * rec["utility"].shape[1])
+    )
     if mediated and rec["mediator_utility"].size:
         out[f"{prefix}/mediator/return"] = float(rec["mediator_utility"].mean())
+        out[f"{prefix}/mediator/illegal_rate"] = float(
+            rec["mediator_illegal_actions"].sum() / steps
+        )
     return out
 
 
@@ -297,7 +305,8 @@ def main(argv: list[str] | None = None) -> Path:
             for k, v in row.items()
             if k.startswith("train/") and k.endswith("return")
         }
-        bar.set_postfix(shown | {"best eval": f"{best:.3f}"})
+        illegal = max((v for k, v in row.items() if k.endswith("illegal_rate")), default=0.0)
+        bar.set_postfix(shown | {"illegal": f"{illegal:.3f}", "best eval": f"{best:.3f}"})
     bar.close()
     log.curve(f"{cfg.run_name}: {cfg.learn} learning on {sc.name}", best_steps)
     log.close()

@@ -2,11 +2,13 @@
 
 Both action modes decode to the same absolute actions, so the rules see one format. Masks
 mark the parts of an action that the rules read in the current phase; everything else is
-ignored, so a masked choice is a no-op (and is flagged by :func:`illegal_discrete`).
+ignored. What a masked choice does is the shells' ``illegal_action`` setting
+(:data:`ILLEGAL_MODES`): a flagged no-op, an error, or a flagged no-op with a reward penalty.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from functools import cached_property
 from typing import Any
 
@@ -18,6 +20,35 @@ from negenv.layout import Layout, Phase
 from negenv.scenario import Scenario
 
 Array = Any
+ILLEGAL_MODES = ("noop", "raise", "penalty")
+
+
+def check_illegal_mode(mode: Any, penalty: Any) -> float:
+    """Validate the shells' ``illegal_action`` and ``illegal_penalty``; the penalty as a float."""
+    if mode not in ILLEGAL_MODES:
+        raise ValueError(f"illegal_action = {mode!r} is invalid: must be one of {ILLEGAL_MODES}")
+    if isinstance(penalty, bool) or not isinstance(penalty, (int, float, np.floating)):
+        raise ValueError(f"illegal_penalty = {penalty!r} is invalid: must be a number >= 0")
+    if not 0.0 <= float(penalty) < float("inf"):
+        raise ValueError(f"illegal_penalty = {penalty!r} is invalid: must be a number >= 0")
+    return float(penalty)
+
+
+def illegal_message(
+    who: str, names: tuple[str, ...], nvec: tuple[int, ...], mask: Any, action: Any
+) -> str:
+    """Which component of one agent's MultiDiscrete ``action`` picks a masked option."""
+    mask, action = np.asarray(mask).reshape(-1), np.asarray(action).reshape(-1)
+    starts = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+    for name, n, start, a in zip(names, nvec, starts, action):
+        legal = np.flatnonzero(mask[start : start + n])
+        if int(a) not in legal:
+            return (
+                f"{who} chose option {int(a)} of component {name!r}, which the action "
+                f"mask forbids now (legal options: {legal.tolist()}); the env was made with "
+                "illegal_action='raise' ('noop' or 'penalty' carry on)"
+            )
+    return f"{who} chose a masked option (illegal_action='raise')"
 
 
 def _masked_choice(mask: Array, action: Array, offsets: np.ndarray) -> Array:
@@ -141,11 +172,16 @@ class ActionCodec:
         return xp.concat([bad, none], axis=1)
 
     # ---------------------------------------------------------------------------- decode
-    def decode(self, s: State, party: Array, mediator: Array | None) -> Actions:
-        """Absolute actions from raw party (B, N, A) and mediator (B, A') actions."""
+    def decode(
+        self, s: State, party: Array, mediator: Array | None, illegal: Array | None = None
+    ) -> Actions:
+        """Absolute actions from raw party (B, N, A) and mediator (B, A') actions; ``illegal``
+        (B, N+1), the flags of :meth:`illegal`, rides along for the rules to count."""
         if self.continuous:
-            return self._decode_box(s, party, mediator)
-        return self._decode_discrete(s, party, mediator)
+            a = self._decode_box(s, party, mediator)
+        else:
+            a = self._decode_discrete(s, party, mediator)
+        return a if illegal is None else dataclasses.replace(a, illegal=illegal)
 
     def _decode_discrete(self, s: State, party: Array, mediator: Array | None) -> Actions:
         xp, k = namespace(s.proposal), self.lay.k

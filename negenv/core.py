@@ -33,6 +33,7 @@ class Actions:
     med_proposal: Array  # (B, K) float: the mediator's next text
     med_guarantee: Array  # (B, N) float: guarantee shares of the pool, summing to <= 1
     med_monitoring: Array  # (B,) float in [0, 1]
+    illegal: Array | None = None  # (B, N+1) bool: masked choices (parties, then the mediator)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class State:
     coalition: Array  # (B, N) coalition of each party, -1 for none
     holdout: Array  # (B, N) outvoted on the text in force
     overridden: Array  # (B, N) its audience rejected the text in force (imposed on it)
+    illegal: Array  # (B, N) steps on which a party chose a masked option
+    mediator_illegal: Array  # (B,) steps on which the mediator chose a masked option
     detected: Array  # (B, N) detected defections
     refused: Array  # (B, N) claims on existing cover that the guarantor refused
     undetected: Array  # (B, N) undetected defections
@@ -216,6 +219,8 @@ def reset_state(sc: Scenario, key: Array, draw: TypeDraw) -> State:
         coalition=i(-1, (b, n)),
         holdout=f() != 0,
         overridden=f() != 0,
+        illegal=i(0, (b, n)),
+        mediator_illegal=i(),
         detected=i(0, (b, n)),
         refused=i(0, (b, n)),
         undetected=i(0, (b, n)),
@@ -685,7 +690,13 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
     before = realised(s)
     negotiating = s.phase == int(Phase.NEGOTIATE)
     implementing = s.phase == int(Phase.IMPLEMENT)
-    s = s.replace(clock=s.clock + xp.astype(negotiating | implementing, s.clock.dtype))
+    running = negotiating | implementing
+    s = s.replace(clock=s.clock + xp.astype(running, s.clock.dtype))
+    if a.illegal is not None:  # counted for the record; what a masked choice does is the shell's
+        bad = xp.astype(a.illegal & running[:, None], s.illegal.dtype)
+        s = s.replace(
+            illegal=s.illegal + bad[:, :-1], mediator_illegal=s.mediator_illegal + bad[:, -1]
+        )
     if needed(negotiating):
         s = negotiate(sc, s, a, noise, negotiating)
     if needed(implementing):

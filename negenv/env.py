@@ -11,7 +11,7 @@ from pettingzoo import ParallelEnv
 from pettingzoo.utils.conversions import parallel_to_aec
 
 from negenv import core, observe, rng
-from negenv.actions import ActionCodec
+from negenv.actions import ActionCodec, check_illegal_mode, illegal_message
 from negenv.layout import MEDIATOR, Layout, Phase, party_names
 from negenv.outcome import outcome_batch, unbatch
 from negenv.randomness import draw_noise, sample_types
@@ -77,9 +77,14 @@ class NegotiationEnv(ParallelEnv):
     "continuous"``, a :class:`MaskedBox`: party (vote, defect, coalition, demand per issue in
     [-1, 1], proposal per issue), mediator (proposal per issue, guarantee weight per party,
     monitoring), with the thresholds of :class:`negenv.layout.Layout`. Components the mask
-    marks 0 are ignored (a no-op); choosing a masked option in discrete mode sets
-    ``infos[agent]["illegal_action"] = 1``. An action outside the space, or an action for an
-    agent that is not live, raises ``ValueError`` naming the agent.
+    marks 0 are ignored. Choosing a masked option in discrete mode sets
+    ``infos[agent]["illegal_action"] = 1`` and, by ``illegal_action``: ``"noop"`` (default)
+    the choice is ignored; ``"raise"`` raises ``ValueError`` naming the agent, the component
+    and its legal options, before anything changes; ``"penalty"`` ignores it and subtracts
+    ``illegal_penalty`` (default 0.05) from that agent's reward for the step, outside the
+    rules (the outcome record, ``utility`` included, does not count it). An action outside the
+    space, or an action for an agent that is not live, raises ``ValueError`` naming the
+    agent.
 
     ## Observation Space
     ``{"observation": Box(-1, 1, (D,), float32), "action_mask": Box(0, 1, (A,), int8)}``, or
@@ -156,7 +161,8 @@ class NegotiationEnv(ParallelEnv):
     ## Arguments
     ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
     (``ansi``, ``rgb_array``, ``human`` or None), ``action_mode``, ``flat_obs``,
-    ``max_cycles``, ``outcome_in_infos``, and any scenario field as a keyword override, nested
+    ``max_cycles``, ``outcome_in_infos``, ``illegal_action``, ``illegal_penalty``, and any
+    scenario field as a keyword override, nested
     fields by double underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
     ## Version History
@@ -181,6 +187,8 @@ class NegotiationEnv(ParallelEnv):
         flat_obs: bool = False,
         max_cycles: int | None = None,
         outcome_in_infos: bool = False,
+        illegal_action: str = "noop",
+        illegal_penalty: float = 0.05,
         **overrides: Any,
     ):
         sc = load(scenario)
@@ -199,6 +207,8 @@ class NegotiationEnv(ParallelEnv):
             raise ValueError(
                 f"outcome_in_infos = {outcome_in_infos!r} is invalid: must be True or False"
             )
+        self.illegal_penalty = check_illegal_mode(illegal_action, illegal_penalty)
+        self.illegal_action = illegal_action
         self.render_mode, self.action_mode, self.flat_obs = render_mode, action_mode, flat_obs
         self.outcome_in_infos = bool(outcome_in_infos)
         self.max_cycles = max_cycles
@@ -293,8 +303,10 @@ class NegotiationEnv(ParallelEnv):
             raise RuntimeError("step() called on a finished episode; call reset() first")
         party, mediator = self._gather(actions)
         illegal = self.codec.illegal(party, mediator, self._masks)
+        if self.illegal_action == "raise" and illegal.any():
+            raise ValueError(self._illegal_error(illegal[0], party[0], mediator))
         before = self._state
-        decoded = self.codec.decode(before, party, mediator)
+        decoded = self.codec.decode(before, party, mediator, illegal)
         noise = draw_noise(before.key, before.clock, len(self.parties), before.trust.dtype)
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
         done = bool(self._state.phase[0] == Phase.DONE)
@@ -306,6 +318,9 @@ class NegotiationEnv(ParallelEnv):
         if self._recorder:
             self._recorder.record(before, self._state, decoded, party_r)
         obs, infos = self._observe(illegal, core.components(before, self._state))
+        if self.illegal_action == "penalty":  # outside the rules: the outcome record is unchanged
+            party_r = party_r - self.illegal_penalty * illegal[:, : len(self.parties)]
+            med_r = med_r - self.illegal_penalty * illegal[:, -1]
         rewards = dict(zip(self.parties, party_r[0].tolist()))
         if self.scenario.mediated:
             rewards[MEDIATOR] = float(med_r[0])
@@ -341,6 +356,16 @@ class NegotiationEnv(ParallelEnv):
             )[0]
             mediator = mediator[None]
         return party[None], mediator
+
+    def _illegal_error(self, flags: np.ndarray, party: np.ndarray, mediator) -> str:
+        lay, i = self.layout, int(np.flatnonzero(flags)[0])
+        party_mask, med_mask = self._masks
+        if i < len(self.parties):
+            names, nvec = lay.party_components, lay.party_nvec
+            who = f"agent {self.parties[i]!r}"
+            return illegal_message(who, names, nvec, party_mask[0, i], party[i])
+        names, nvec = lay.mediator_components, lay.mediator_nvec
+        return illegal_message(f"agent {MEDIATOR!r}", names, nvec, med_mask[0], mediator[0])
 
     def _observe(self, illegal: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[ObsDict, dict]:
         s = self._state

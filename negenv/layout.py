@@ -128,6 +128,18 @@ class Layout:
         return (2, 2, self.coalition_choices) + (3,) * self.k + proposal
 
     @property
+    def party_components(self) -> tuple[str, ...]:
+        """The names of the components of :attr:`party_nvec`, in order."""
+        proposal = () if self.mediated else tuple(f"proposal_{j}" for j in range(self.k))
+        demand = tuple(f"demand_{j}" for j in range(self.k))
+        return ("vote", "comply", "coalition", *demand, *proposal)
+
+    @property
+    def mediator_components(self) -> tuple[str, ...]:
+        """The names of the components of :attr:`mediator_nvec`, in order."""
+        return (*(f"proposal_{j}" for j in range(self.k)), "guarantee", "monitoring")
+
+    @property
     def mediator_nvec(self) -> tuple[int, ...]:
         """a proposal level per issue, guarantee target, monitoring level."""
         return (self.proposal_levels,) * self.k + (self.n + 1, self.monitoring_levels)

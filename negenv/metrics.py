@@ -191,6 +191,11 @@ def episode_metrics(
             agreed, records["guarantee"][np.arange(len(u)), weakest], np.nan
         ),
     }
+    if "illegal_actions" in records:  # records written before the field have no counts
+        steps = np.maximum(records["steps"], 1)
+        out["party_illegal_rate"] = records["illegal_actions"].sum(axis=1) / (n * steps)
+        if scenario.mediated:
+            out["mediator_illegal_rate"] = records["mediator_illegal_actions"] / steps
     margin = enforcement_margin(records, scenario)
     out["self_enforcing_share"] = np.where(agreed, (margin >= 0).mean(axis=1), np.nan)
     out["min_enforcement_margin"] = np.where(agreed, margin.min(axis=1), np.nan)
@@ -274,6 +279,9 @@ FAMILIES = {
         "min_enforcement_margin",
     ),
     "procedure": ("holdout_rate", "imposed", "voice", "weakest_guarantee"),
+    # agent-steps on which a masked option was chosen (what the env then did is its
+    # ``illegal_action`` setting): a policy that ignores the masks shows here
+    "legality": ("mediator_illegal_rate", "party_illegal_rate"),
 }
 
 

@@ -21,6 +21,7 @@ HEADLINES = {  # one number per family on the scorecard
     "fairness": "nash_welfare_ratio",
     "durability": "stage_completion",
     "procedure": "weakest_guarantee",
+    "legality": "mediator_illegal_rate",
 }
 
 
@@ -45,6 +46,7 @@ def write_report(out: Path, rows: list[dict[str, Any]], summary: dict[str, Any])
     figures(out, rows, summary)
 
 
+MISSING = {"mean": float("nan"), "low": float("nan"), "high": float("nan")}
 # what a metric undefined on every episode means (a mean of nothing prints as this word)
 UNDEFINED = {"first_violation": "none (no violation)"}
 
@@ -68,7 +70,7 @@ def scorecard(summary: dict[str, Any]) -> str:
         "|---" * (len(HEADLINES) + 2) + "|",
     ]
     for name, stats in summary["mediators"].items():
-        cells = [cell(stats[m]) for m in HEADLINES.values()] + [
+        cells = [cell(stats.get(m, MISSING)) for m in HEADLINES.values()] + [
             cell(stats["vom_nash_welfare_ratio"])
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 
 from negenv import core, observe, rng
-from negenv.actions import ActionCodec
+from negenv.actions import ActionCodec, check_illegal_mode, illegal_message
 from negenv.layout import Layout, Phase
 from negenv.outcome import outcome_batch
 from negenv.randomness import draw_noise, sample_types
@@ -51,6 +51,12 @@ class VectorNegotiationEnv:
         autoreset: reset finished episodes inside ``step`` (off for the TorchRL view, which
             resets through ``reset(mask=...)``).
         check_actions: verify action ranges every step (one device sync per role).
+        illegal_action: what a masked discrete choice does: ``"noop"`` (ignored, flagged in
+            ``info["illegal_action"]``), ``"raise"`` (``ValueError`` naming the role, the slot,
+            the component and its legal options; one device sync per step), or ``"penalty"``
+            (ignored, and ``illegal_penalty`` subtracted from that agent's reward, outside the
+            rules: the outcome records do not count it). As for the PettingZoo env.
+        illegal_penalty: the reward penalty per illegal agent-step in ``"penalty"`` mode.
         compile: run the step (rules, masks, observations) through ``torch.compile``:
             ``True`` for the defaults, or a dict of ``torch.compile`` options such as
             ``{"mode": "max-autotune-no-cudagraphs"}``. It pays on a GPU, where the eager step
@@ -71,6 +77,8 @@ class VectorNegotiationEnv:
         autoreset: bool = True,
         check_actions: bool = True,
         compile: bool | dict = False,
+        illegal_action: str = "noop",
+        illegal_penalty: float = 0.05,
         **overrides: Any,
     ):
         sc = load(scenario)
@@ -81,6 +89,8 @@ class VectorNegotiationEnv:
             raise ValueError(f"action_mode = {action_mode!r} is invalid: discrete or continuous")
         if dtype not in (torch.float32, torch.float64):
             raise ValueError(f"dtype = {dtype!r} is invalid: torch.float32 or torch.float64")
+        self.illegal_penalty = check_illegal_mode(illegal_action, illegal_penalty)
+        self.illegal_action = illegal_action
         self.num_envs, self.device, self.dtype = num_envs, _device(device), dtype
         self.max_cycles, self.autoreset, self.check_actions = max_cycles, autoreset, check_actions
         self.layout = Layout.of(self.scenario)
@@ -188,6 +198,8 @@ class VectorNegotiationEnv:
         if self.state is None:
             raise RuntimeError("step() called before reset()")
         party, mediator = self._check(actions)
+        if self.illegal_action == "raise":
+            self._raise_if_illegal(party, mediator)
         s = self.state
         # the noise stays eager: inductor cannot fold the 64-bit hash constants of negenv.rng
         noise = draw_noise(s.key, s.clock, self.layout.n, self.dtype)
@@ -202,6 +214,9 @@ class VectorNegotiationEnv:
             if bool(truncated.any()):  # the mediator is paid its objective so far
                 self.state, extra = core.settle(self.scenario, self.state, truncated)
                 med_r = med_r + extra
+        if self.illegal_action == "penalty":  # outside the rules: the records are unchanged
+            cost = self.illegal_penalty * illegal.to(party_r.dtype)
+            party_r, med_r = party_r - cost[:, :-1], med_r - cost[:, -1]
         rewards = {"party": party_r, "mediator": med_r}
         info: dict[str, Any] = {
             "illegal_action": illegal,
@@ -222,10 +237,30 @@ class VectorNegotiationEnv:
                 return self.reset_where(done, obs), rewards, terminated, truncated, info
         return obs, rewards, terminated, truncated, info
 
+    def _raise_if_illegal(self, party: torch.Tensor, mediator: torch.Tensor | None) -> None:
+        flags = self.codec.illegal(party, mediator, self._masks)
+        if not bool(flags.any()):
+            return
+        slot, agent = (int(i) for i in torch.nonzero(flags)[0])
+        lay, (party_mask, med_mask) = self.layout, self._masks
+        if agent < lay.n:
+            names, nvec, mask, act = (
+                lay.party_components, lay.party_nvec, party_mask[slot, agent], party[slot, agent]
+            )
+            who = f"party {agent} of slot {slot}"
+        else:
+            names, nvec, mask, act = (
+                lay.mediator_components, lay.mediator_nvec, med_mask[slot], mediator[slot]
+            )
+            who = f"mediator of slot {slot}"
+        count = int(flags.sum())
+        message = illegal_message(who, names, nvec, mask.cpu().numpy(), act.cpu().numpy())
+        raise ValueError(f"{message} ({count} illegal agent-steps in this batch)")
+
     def _advance(self, s: core.State, static: tuple, masks: tuple, party, mediator, noise):
         """The rules' step and what every agent sees next: the part ``compile`` fuses."""
         illegal = self.codec.illegal(party, mediator, masks)
-        decoded = self.codec.decode(s, party, mediator)
+        decoded = self.codec.decode(s, party, mediator, illegal)
         s, party_r, med_r = core.step_state(self.scenario, s, decoded, noise)
         masks = self._masks_of(s)
         return (
