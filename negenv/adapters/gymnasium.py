@@ -10,7 +10,14 @@ sb3-contrib's ``MaskablePPO`` reads. ``reset(seed=s)`` plays the same episodes a
 PettingZoo env after ``reset(seed=s)``.
 
 Registered in gymnasium as ``negenv/Mediator-<scenario>-v0`` and ``negenv/Party-<scenario>-v0``
-for every built-in scenario (``gymnasium.make("negenv/Mediator-multilateral_5-v0")``).
+for every built-in scenario (``gymnasium.make("negenv/Mediator-multilateral_5-v0")``), with
+``max_episode_steps`` the built-in scenario's longest natural episode (``max_rounds +
+n_stages``: the time limit never cuts one of its episodes short, and ``TimeAwareObservation``
+has its horizon; overrides that lengthen episodes need ``max_episode_steps=`` in
+``gymnasium.make``, as :func:`natural_steps` gives it) and a
+``vector_entry_point`` (:mod:`negenv.adapters.gymnasium_vector`) that ``gymnasium.make_vec``
+uses. ``render_mode`` is any of the PettingZoo env's (``"rgb_array"`` frames for
+``RecordVideo``).
 """
 
 from __future__ import annotations
@@ -28,10 +35,11 @@ from negenv.scenario import Scenario, ScenarioError, builtin_names
 class _RoleEnv(gymnasium.Env):
     """One agent of a :class:`NegotiationEnv` as a gymnasium env; the others follow policies."""
 
-    metadata = {"render_modes": ["ansi"]}
+    metadata = {"render_modes": list(NegotiationEnv.metadata["render_modes"]), "render_fps": 1}
 
     def __init__(self, env: NegotiationEnv, agent: str, others: dict[str, Any]):
         self.env, self.agent, self.others = env, agent, others
+        self.natural_steps = natural_steps(env.scenario)
         self.render_mode = env.render_mode
         self.observation_space = env.observation_space(agent)["observation"]
         self.action_space = env.action_space(agent)
@@ -82,6 +90,7 @@ class MediatorEnv(_RoleEnv):
     ):
         from agents import registry
 
+        _no_flat_obs(kwargs)
         env = NegotiationEnv(scenario, **kwargs)
         if not env.scenario.mediated:
             raise ScenarioError(
@@ -114,6 +123,7 @@ class PartyEnv(_RoleEnv):
         from agents import registry
         from negenv.scenario import load, with_overrides
 
+        _no_flat_obs(kwargs)
         sc = load(scenario)
         spec = registry.mediator(mediator) if sc.mediated else None
         if spec is not None and spec.overrides:
@@ -127,6 +137,20 @@ class PartyEnv(_RoleEnv):
         super().__init__(env, env.parties[seat], others)
 
 
+def natural_steps(sc: Scenario) -> int:
+    """The most steps a natural episode takes: every round, then every stage."""
+    return sc.max_rounds + sc.implementation.n_stages
+
+
+def _no_flat_obs(kwargs: dict) -> None:
+    if "flat_obs" in kwargs:
+        raise ValueError(
+            f"flat_obs = {kwargs['flat_obs']!r} is not an argument of the gymnasium views: "
+            "their observation is already the flat float32 vector, and the mask is in "
+            "info['action_mask'] and action_masks()"
+        )
+
+
 def env_ids(name: str) -> tuple[str, str]:
     return f"negenv/Mediator-{name}-v0", f"negenv/Party-{name}-v0"
 
@@ -136,13 +160,19 @@ def register_builtin() -> None:
     every built-in scenario in gymnasium's registry."""
     from negenv.scenario import load
 
+    vector = "negenv.adapters.gymnasium_vector"
     for name in builtin_names():
+        sc = load(name)
         mediator_id, party_id = env_ids(name)
-        if load(name).mediated and mediator_id not in gymnasium.registry:
-            gymnasium.register(
-                mediator_id, entry_point=f"{__name__}:MediatorEnv", kwargs={"scenario": name}
-            )
-        if party_id not in gymnasium.registry:
-            gymnasium.register(
-                party_id, entry_point=f"{__name__}:PartyEnv", kwargs={"scenario": name}
-            )
+        for env_id, cls, wanted in (
+            (mediator_id, "MediatorEnv", sc.mediated),
+            (party_id, "PartyEnv", True),
+        ):
+            if wanted and env_id not in gymnasium.registry:
+                gymnasium.register(
+                    env_id,
+                    entry_point=f"{__name__}:{cls}",
+                    vector_entry_point=f"{vector}:{cls.replace('Env', 'VectorEnv')}",
+                    max_episode_steps=natural_steps(sc),
+                    kwargs={"scenario": name},
+                )
