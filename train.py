@@ -48,7 +48,7 @@ def parse(argv: list[str]) -> TrainConfig:
     if "--config" in argv:
         i = argv.index("--config")
         if i + 1 >= len(argv):
-            raise SystemExit("--config needs a YAML path")
+            raise ValueError("--config needs a YAML path: --config FILE")
         base = config_mod.load(argv[i + 1])
         argv = argv[:i] + argv[i + 2 :]
     return tyro.cli(TrainConfig, default=base, args=argv, description=DESCRIPTION).validate()
@@ -330,4 +330,6 @@ def main(argv: list[str] | None = None) -> Path:
 
 
 if __name__ == "__main__":
-    main()
+    from negenv import cli
+
+    cli.run(main)

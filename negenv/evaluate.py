@@ -17,6 +17,7 @@ A ``--mediator`` may be a ``train.py`` checkpoint (``runs/<run>/best.pt``), and 
 from __future__ import annotations
 
 import argparse
+import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -305,6 +306,9 @@ def main(argv: list[str] | None = None) -> None:
         st = Suite(tuple(args.scenario), st.episodes, st.populations)
     if args.population:
         st = Suite(st.scenarios, st.episodes, tuple(args.population))
+    for sc in st.scenarios:  # a bad scenario fails here, before any episode is played
+        load(sc)
+    check_out(Path(args.out))
     rows, summary = evaluate(
         args.mediator, st, not args.no_progress, backend=args.backend, seed=args.seed
     )
@@ -313,5 +317,20 @@ def main(argv: list[str] | None = None) -> None:
     print(f"report written to {args.out}/")
 
 
+def check_out(out: Path) -> None:
+    """Fail before any evaluation if ``--out`` cannot take the report."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".negenv-write-check-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as err:
+        raise ValueError(
+            f"--out = {str(out)!r} is invalid: the report needs a writable folder ({err.strerror})"
+        ) from None
+
+
 if __name__ == "__main__":
-    main()
+    from negenv import cli
+
+    cli.run(main, prog="python -m negenv.evaluate")

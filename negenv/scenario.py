@@ -520,6 +520,17 @@ def builtin_names() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 
+def read_yaml(path: Path, error: type[Exception] = ValueError) -> Any:
+    """``yaml.safe_load`` of a file; a syntax error names the file, line and column."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark is not None else str(path)
+        problem = getattr(err, "problem", None) or str(err)
+        raise error(f"{where}: YAML syntax error: {problem}") from None
+
+
 def load(spec: str | Path | Scenario | dict[str, Any]) -> Scenario:
     """A scenario from a built-in name, a YAML path, a plain dict or a scenario object."""
     if isinstance(spec, Scenario):
@@ -540,7 +551,7 @@ def load(spec: str | Path | Scenario | dict[str, Any]) -> Scenario:
         path = BUILTIN_DIR / f"{spec}.yaml"
     if not path.is_file():
         raise ScenarioError(f"scenario file {str(path)!r} does not exist")
-    data = yaml.safe_load(path.read_text())
+    data = read_yaml(path, ScenarioError)
     if data is None:
         data = {}
     if not isinstance(data, dict):

@@ -14,6 +14,8 @@ from typing import Any, Literal
 
 import yaml
 
+from negenv.scenario import read_yaml
+
 SCRIPTED_SCORECARD = (
     "nbs_signals",
     "split",
@@ -232,7 +234,7 @@ def load(path: str | Path) -> TrainConfig:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"config file {str(path)!r} does not exist")
-    return from_dict(yaml.safe_load(path.read_text()) or {}, source=str(path))
+    return from_dict(read_yaml(path) or {}, source=str(path))
 
 
 def to_dict(cfg: TrainConfig) -> dict[str, Any]:
