@@ -3,7 +3,8 @@
 A mediator entry builds the policy for an env and says which scenario overrides it needs
 (full information is an environment setting: ``mediator.information = "exact"``). A
 population assigns a party policy to every seat. A checkpoint path written by ``train.py``
-(``runs/<run>/best.pt``) names a learned mediator or a learned party population, and
+(``runs/<run>/best.pt``) names a learned mediator or a learned party population, a
+stable-baselines3 model file (``model.zip``) one trained on a gymnasium view, and
 ``module:attr`` a policy class or function of one's own (called with the env);
 :func:`register_mediator` adds a name from Python.
 """
@@ -108,6 +109,16 @@ def mediator(name: str) -> MediatorSpec:
             lambda env: learned.load_policy(name, "mediator", env.scenario),
             doc=f"the learned mediator of {name}",
         )
+    if name.endswith(".zip"):  # a stable-baselines3 model file
+        from agents.sb3_policy import SB3ModelPolicy, check_sb3_model
+
+        check_sb3_model(name)
+        return MediatorSpec(
+            lambda env: SB3ModelPolicy(
+                name, env.layout.mediator_obs.size, env.layout.mediator_nvec
+            ),
+            doc=f"the stable-baselines3 model {name}",
+        )
     if name.startswith("rllib:"):
         path = name.removeprefix("rllib:")
 
@@ -150,6 +161,12 @@ def population(name: str, env: Any) -> dict[str, Any]:
     party policy of a ``train.py`` checkpoint (a path ending in .pt) at every seat."""
     if learned.is_checkpoint_name(name):
         policy = learned.load_policy(name, "party", env.scenario)
+        return {p: policy for p in env.parties}
+    if name.endswith(".zip"):  # a stable-baselines3 party model at every seat
+        from agents.sb3_policy import SB3ModelPolicy
+
+        lay = env.layout
+        policy = SB3ModelPolicy(name, lay.party_obs.size, lay.party_nvec)
         return {p: policy for p in env.parties}
     if name not in POPULATIONS and ":" in name:  # one policy object for every seat
         policy = _imported(name)(env)
