@@ -126,3 +126,13 @@ def test_the_illegal_action_counter_counts():
         episode=FakeEpisode({"party_0": [0, 1, 1], "mediator": [0, 2]}), metrics_logger=log
     )
     assert log.logged == [("illegal_actions", 4, "sum")]
+
+
+def test_ppo_config_waits_for_slow_runners_by_default():
+    # RLlib's 60 s default made a loaded first sample return nothing, so the result lacked
+    # "env_runners"; negenv's config waits unless told otherwise
+    assert ppo_config("bilateral_asymmetric", env_runners=0).sample_timeout_s is None
+    assert (
+        ppo_config("bilateral_asymmetric", env_runners=0, sample_timeout_s=5.0).sample_timeout_s
+        == 5.0
+    )

@@ -96,10 +96,18 @@ def ppo_config(
     env_runners: int = 2,
     hidden: tuple[int, ...] = (64, 64),
     train_batch_size: int = 600,
+    sample_timeout_s: float | None = None,
     **env_kwargs: Any,
 ):
     """Multi-agent PPO on negenv: a masked ``"party"`` module shared by every seat and a masked
     ``"mediator"`` module, ``env_runners`` remote env runners (0: sample in the driver).
+
+    ``sample_timeout_s`` is how long one round of sampling may wait for the remote runners.
+    RLlib's default (60 s) is too short for a first round on a loaded machine (each runner
+    imports torch and builds its modules first): when no runner answers in time, PPO's
+    ``training_step`` returns early and the result has no ``"env_runners"`` entry (a
+    ``KeyError: 'env_runners'`` in code that reads it). ``None``, the default here, waits
+    until the runners answer; set a number to fail over stalled runners instead.
 
     Returns an ``PPOConfig`` to adjust further (``.training(lr=...)``) and ``.build_algo()``.
     """
@@ -117,7 +125,11 @@ def ppo_config(
     return (
         PPOConfig()
         .environment(NegotiationMultiAgentEnv, env_config=env_config)
-        .env_runners(num_env_runners=env_runners, num_envs_per_env_runner=1)
+        .env_runners(
+            num_env_runners=env_runners,
+            num_envs_per_env_runner=1,
+            sample_timeout_s=sample_timeout_s,
+        )
         .multi_agent(policies=set(modules), policy_mapping_fn=module_of)
         .rl_module(
             rl_module_spec=MultiRLModuleSpec(
