@@ -107,6 +107,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--scenarios", nargs="*", default=negenv.builtin_names())
     args = parser.parse_args()
+    try:
+        import mpe2  # noqa: F401
+    except ImportError:
+        print("mpe2 is not installed (it is in the test extra): the MPE columns read n/a")
 
     # references are re-measured beside every row: a shared machine drifts within a run
     print(
@@ -119,9 +123,14 @@ def main() -> None:
             rate = measure(
                 lambda n=name, m=mode: negenv.parallel_env(n, action_mode=m), args.seconds
             )
+            mpe_cells = (
+                (f"{mpe:>8,.0f}", f"{rate / mpe:>7.2f}")
+                if np.isfinite(mpe)
+                else (f"{'n/a':>8}", f"{'n/a':>7}")
+            )
             print(
-                f"{name:<22}{mode:<12}{rate:>14,.0f}{ref:>11,.0f}{mpe:>8,.0f}"
-                f"{rate / ref:>13.2f}{rate / mpe:>7.2f}"
+                f"{name:<22}{mode:<12}{rate:>14,.0f}{ref:>11,.0f}{mpe_cells[0]}"
+                f"{rate / ref:>13.2f}{mpe_cells[1]}"
             )
 
 

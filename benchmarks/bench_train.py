@@ -18,7 +18,9 @@ runs at the settings that were fastest for it on a 2-core CPU (SB3: 1 thread, 32
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
+import io
 import sys
 import tempfile
 from pathlib import Path
@@ -62,7 +64,8 @@ def throughput(backend: str, envs: int, rollout: int, updates: int, threads: int
             argv[argv.index("--device") : argv.index("--device") + 2] = []
         else:
             argv += ["--mediator-actor", args.mediator_actor]
-        run = train.main(argv)
+        with contextlib.redirect_stdout(io.StringIO()):  # its plan and run paths: temporary
+            run = train.main(argv)
         with open(Path(run) / "progress.csv") as f:
             rows = list(csv.DictReader(f))[1:]  # the first update warms up
     steps = sum(envs * rollout for _ in rows)

@@ -24,8 +24,9 @@ def blocks(page: Path) -> list[str]:
 
 def test_every_page_has_an_example():
     assert {p.stem for p in PAGES} >= {"README", "rllib", "torchrl", "sb3", "benchmarl"}
-    for page in PAGES:
-        assert blocks(page), page.name
+    for page in PAGES:  # ``py`` blocks (shown, not run) where CI lacks what they need
+        shown = re.findall(r"^```py\n", page.read_text(), flags=re.M)
+        assert blocks(page) or shown, page.name
 
 
 @pytest.mark.parametrize("page", PAGES, ids=[p.stem for p in PAGES])
