@@ -166,6 +166,39 @@ class Stall:
         return {**actions, "party": party}
 
 
+class MaskedChoices:
+    """A :func:`negenv.rollout.run` hook: each agent's choice of each component is replaced,
+    with probability ``rate``, by a random option its mask forbids there (where one exists).
+    Under ``illegal_action="noop"`` the episode must be the one played without it."""
+
+    def __init__(self, rate: float = 0.5, seed: int = 0):
+        import torch
+
+        self.rate, self.gen = rate, torch.Generator().manual_seed(seed)
+
+    def __call__(self, env: Any, actions: dict[str, Any]) -> dict[str, Any]:
+        import torch
+
+        out = dict(actions)
+        lay = env.layout
+        for role, mask, nvec in (
+            ("party", env._masks[0], lay.party_nvec),
+            ("mediator", env._masks[1], lay.mediator_nvec),
+        ):
+            if role not in actions:
+                continue
+            a, start = actions[role].clone(), 0
+            for c, n in enumerate(nvec):
+                legal = mask[..., start : start + n].bool()
+                score = torch.rand(legal.shape, generator=self.gen).masked_fill(legal, -1.0)
+                draw = torch.rand(score.shape[:-1], generator=self.gen)
+                swap = (~legal).any(-1) & (draw < self.rate)
+                a[..., c] = torch.where(swap, score.argmax(-1), a[..., c])
+                start += n
+            out[role] = a
+        return out
+
+
 def paired(
     sc: Scenario,
     policies: dict[str, Any],

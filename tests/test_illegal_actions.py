@@ -147,3 +147,24 @@ def test_bad_settings_are_refused(kwargs, match):
         negenv.parallel_env("multilateral_5", **kwargs)
     with pytest.raises(ValueError, match=match):
         VectorNegotiationEnv("multilateral_5", num_envs=2, **kwargs)
+
+
+@pytest.mark.parametrize("name", negenv.builtin_names())
+def test_masked_choices_never_change_an_episode(name):
+    """Paired episodes on the batched env: the same keys with half the agents' component
+    choices replaced by forbidden options play the same episode under "noop"."""
+    from agents import registry
+    from agents.deviations import MaskedChoices
+    from negenv import rollout
+
+    sc = load(name)
+    env = negenv.parallel_env(sc)
+    policies = registry.population("mixed", env)
+    if sc.mediated:
+        policies["mediator"] = registry.mediator("nbs_seen").build(env)
+    base = rollout.run(sc, policies, 300, seed=1)
+    bent = rollout.run(sc, policies, 300, seed=1, hook=MaskedChoices(0.5, seed=1))
+    assert bent["illegal_actions"].sum() > 1000 and base["illegal_actions"].sum() == 0
+    for key, value in base.items():
+        if key not in ("illegal_actions", "mediator_illegal_actions"):
+            np.testing.assert_array_equal(bent[key], value, err_msg=key)
