@@ -33,7 +33,7 @@ def test_local_ray_two_env_runners_masks_checkpoint_and_evaluation(tmp_path):
     from agents import registry
     from negenv import evaluate
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         algo, results = train_twice()
         check(results)

@@ -173,7 +173,15 @@ def test_episode_metrics_are_bounded_and_consistent():
     assert np.all(np.isnan(rows["stage_completion"][~agreed]))
     assert np.all(rows["pareto_gap"][agreed] >= 0)
     out = summary(records, sc)
-    families = {"objective", "agreement", "efficiency", "fairness", "durability", "procedure"}
+    families = {
+        "objective",
+        "agreement",
+        "efficiency",
+        "fairness",
+        "durability",
+        "procedure",
+        "legality",
+    }
     assert set(out) == families
     assert 0 <= out["agreement"]["agreed"] <= 1
     np.testing.assert_allclose(rows["mediator_objective"], records["mediator_utility"])
