@@ -296,7 +296,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--backend", default="vector", choices=rollout.BACKENDS)
     parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument(
+        "--exploit",
+        type=int,
+        metavar="STEPS",
+        help="also train a best response per deviator rank (STEPS PPO steps each) against "
+        "every mediator on every mediated scenario, first population (negenv.exploit)",
+    )
     args = parser.parse_args(argv)
+    if args.exploit is not None and args.exploit < 1:
+        parser.error(f"--exploit = {args.exploit} is invalid: must be >= 1 (training steps)")
     st = suite(args.suite)
     if args.episodes is not None:
         if args.episodes < 1:
@@ -312,9 +321,32 @@ def main(argv: list[str] | None = None) -> None:
     rows, summary = evaluate(
         args.mediator, st, not args.no_progress, backend=args.backend, seed=args.seed
     )
+    if args.exploit:
+        summary["exploitability"] = exploit_family(args.mediator, st, args.exploit)
     write_report(Path(args.out), rows, summary)
     print(scorecard(summary))
     print(f"report written to {args.out}/")
+
+
+def exploit_family(mediators: list[str], st: Suite, steps: int) -> dict[str, Any]:
+    """negenv.exploit for every mediator on every mediated scenario of the suite, against the
+    suite's first population, scored on its episode count (at least 2)."""
+    from negenv.exploit import Budget, exploitability
+
+    out: dict[str, Any] = {}
+    for mediator in mediators:
+        for name in st.scenarios:
+            sc = load(name)
+            if sc.mediated:
+                res = exploitability(
+                    mediator,
+                    st.populations[0],
+                    sc,
+                    budget=Budget(steps=steps),
+                    episodes=max(2, st.episodes),
+                )
+                out.setdefault(mediator, {})[sc.name] = res
+    return out
 
 
 def check_out(out: Path) -> None:

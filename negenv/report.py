@@ -131,6 +131,31 @@ def scorecard(summary: dict[str, Any]) -> str:
                 if p in by:
                     cells = [cell(by[p][m], m) for m in shown]
                     lines.append(f"| {name} | {p} | " + " | ".join(cells) + " |")
+    exploit = summary.get("exploitability", {})
+    if exploit:
+        first = next(iter(next(iter(exploit.values())).values()))
+        lines += [
+            "",
+            f"Exploitability (negenv.exploit: a PPO best response per deviator rank, "
+            f"{first['budget']['steps']:,} steps, against background {first['population']}; "
+            "the deviator's mean gain on held-out paired episodes, 95% CI):",
+            "",
+            "| mediator | scenario | "
+            + " | ".join(r["rank"] for r in first["by_rank"])
+            + " | exploitability |",
+            "|---" * (len(first["by_rank"]) + 3) + "|",
+        ]
+        for name, by_scenario in exploit.items():
+            for scenario, res in by_scenario.items():
+                cells = [
+                    f"{r['gain']:+.4f} [{r['gain_ci'][0]:+.4f}, {r['gain_ci'][1]:+.4f}]"
+                    for r in res["by_rank"]
+                ]
+                lines.append(
+                    f"| {name} | {scenario} | "
+                    + " | ".join(cells)
+                    + f" | {res['exploitability']:.4f} |"
+                )
     lines += ["", "All metrics by family:", ""]
     for family, metrics in FAMILIES.items():
         for m in metrics:
