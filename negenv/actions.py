@@ -27,9 +27,8 @@ def check_illegal_mode(mode: Any, penalty: Any) -> float:
     """Validate the shells' ``illegal_action`` and ``illegal_penalty``; the penalty as a float."""
     if mode not in ILLEGAL_MODES:
         raise ValueError(f"illegal_action = {mode!r} is invalid: must be one of {ILLEGAL_MODES}")
-    if isinstance(penalty, bool) or not isinstance(penalty, (int, float, np.floating)):
-        raise ValueError(f"illegal_penalty = {penalty!r} is invalid: must be a number >= 0")
-    if not 0.0 <= float(penalty) < float("inf"):
+    number = not isinstance(penalty, bool) and isinstance(penalty, (int, float, np.floating))
+    if not number or not 0.0 <= float(penalty) < float("inf"):
         raise ValueError(f"illegal_penalty = {penalty!r} is invalid: must be a number >= 0")
     return float(penalty)
 

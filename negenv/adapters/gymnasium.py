@@ -39,7 +39,6 @@ class _RoleEnv(gymnasium.Env):
 
     def __init__(self, env: NegotiationEnv, agent: str, others: dict[str, Any]):
         self.env, self.agent, self.others = env, agent, others
-        self.natural_steps = natural_steps(env.scenario)
         self.render_mode = env.render_mode
         self.observation_space = env.observation_space(agent)["observation"]
         self.action_space = env.action_space(agent)
