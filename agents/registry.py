@@ -4,7 +4,8 @@ A mediator entry builds the policy for an env and says which scenario overrides 
 (full information is an environment setting: ``mediator.information = "exact"``). A
 population assigns a party policy to every seat. A checkpoint path written by ``train.py``
 (``runs/<run>/best.pt``) names a learned mediator or a learned party population, a
-stable-baselines3 model file (``model.zip``) one trained on a gymnasium view, and
+stable-baselines3 model file (``model.zip``) one trained on a gymnasium view,
+``llm:<model>@<base_url>`` a chat model on an OpenAI-compatible server (:mod:`agents.llm`), and
 ``module:attr`` a policy class or function of one's own (called with the env);
 :func:`register_mediator` adds a name from Python.
 """
@@ -103,6 +104,14 @@ def _unknown(kind: str, name: str, known: dict) -> ValueError:
 def mediator(name: str) -> MediatorSpec:
     """A named mediator, the mediator of a ``train.py`` checkpoint (a path ending in .pt), or
     the ``"mediator"`` module of an RLlib checkpoint (``rllib:<checkpoint dir>``)."""
+    if name.startswith("llm:"):  # a chat model through the text view (agents.llm)
+        from agents import llm
+
+        llm.config_from_env(name)  # a malformed name or option fails now
+        return MediatorSpec(
+            lambda env: llm.LLMPolicy(env.scenario, "mediator", llm.config_from_env(name)),
+            doc=f"the language model {name.removeprefix('llm:')}",
+        )
     if learned.is_checkpoint_name(name):
         learned.load_checkpoint(name)  # missing or corrupt: fail now, not mid-evaluation
         return MediatorSpec(
@@ -159,6 +168,11 @@ def _imported(spec: str) -> Callable[[Any], Any]:
 def population(name: str, env: Any) -> dict[str, Any]:
     """Party policies by seat: the population's kinds cycled over the seats, or the shared
     party policy of a ``train.py`` checkpoint (a path ending in .pt) at every seat."""
+    if name.startswith("llm:"):  # one chat-model policy plays every seat
+        from agents import llm
+
+        policy = llm.LLMPolicy(env.scenario, "party", llm.config_from_env(name))
+        return {p: policy for p in env.parties}
     if learned.is_checkpoint_name(name):
         policy = learned.load_policy(name, "party", env.scenario)
         return {p: policy for p in env.parties}

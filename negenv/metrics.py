@@ -196,6 +196,15 @@ def episode_metrics(
         out["party_illegal_rate"] = records["illegal_actions"].sum(axis=1) / (n * steps)
         if scenario.mediated:
             out["mediator_illegal_rate"] = records["mediator_illegal_actions"] / steps
+    if "answer_failures" in records:  # policies that answer in text (agents.llm)
+        steps = np.maximum(records["steps"], 1)
+        out["party_answer_failure_rate"] = records["answer_failures"].sum(axis=1) / (n * steps)
+        every = records["answer_failures"].sum(axis=1)
+        if "mediator_answer_failures" in records:
+            out["mediator_answer_failure_rate"] = records["mediator_answer_failures"] / steps
+            every = every + records["mediator_answer_failures"]
+        agents = n + int("mediator_answer_failures" in records)
+        out["answer_failure_rate"] = every / (agents * steps)
     margin = enforcement_margin(records, scenario)
     out["self_enforcing_share"] = np.where(agreed, (margin >= 0).mean(axis=1), np.nan)
     out["min_enforcement_margin"] = np.where(agreed, margin.min(axis=1), np.nan)
@@ -282,6 +291,13 @@ FAMILIES = {
     # agent-steps on which a masked option was chosen (what the env then did is its
     # ``illegal_action`` setting): a policy that ignores the masks shows here
     "legality": ("mediator_illegal_rate", "party_illegal_rate"),
+    # agent-steps whose text answer could not be used and fell back to the default
+    # (language-model policies; defined only for records of such runs)
+    "answers": (
+        "answer_failure_rate",
+        "mediator_answer_failure_rate",
+        "party_answer_failure_rate",
+    ),
 }
 
 
@@ -311,6 +327,7 @@ def summary(
             if m in rows
         }
         for family, metrics in FAMILIES.items()
+        if any(m in rows for m in metrics)  # "answers" only for text-answering policies
     }
     out["fairness"]["power_bias"] = power_bias(records)
     curve = survival(records, scenario)

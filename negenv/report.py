@@ -22,6 +22,7 @@ HEADLINES = {  # one number per family on the scorecard
     "durability": "stage_completion",
     "procedure": "weakest_guarantee",
     "legality": "mediator_illegal_rate",
+    "answers": "answer_failure_rate",
 }
 
 

@@ -9,6 +9,13 @@ observations on both).
 
 Policies follow :class:`agents.base.Policy` (``act(obs (M, D), mask (M, A))``): on the batched
 env, every seat that shares a policy object is served by one call over all episodes.
+
+Two optional attributes serve policies whose decisions cost something (language models,
+:mod:`agents.llm`): a policy with ``rows_needed`` gets, before each call, the rows whose
+episode still counts (a slot past its first episode only fills the batch), and a policy that
+sets ``last_failed`` (a bool per row) after each call has those rows counted in the records'
+``answer_failures`` (N,) and ``mediator_answer_failures``: decisions that fell back to a
+default because the policy's answer could not be used.
 """
 
 from __future__ import annotations
@@ -95,15 +102,42 @@ def _run_pettingzoo(sc, policies, episodes, seed, progress, action_mode, max_cyc
     from agents import act
 
     env = NegotiationEnv(sc, action_mode=action_mode, max_cycles=max_cycles)
+    count = _reports_failures(policies)
     records = []
     for key in keys(seed, episodes):
         obs, _ = env.reset(options={"key": int(key)})
+        failures = dict.fromkeys(env.possible_agents, 0)
         while env.agents:
-            obs, *_ = env.step(act(policies, obs))
-        records.append(env.outcome)
+            actions = {}
+            for agents in _groups(policies, obs):
+                actions.update(act({a: policies[a] for a in agents}, {a: obs[a] for a in agents}))
+                for agent, bad in zip(agents, _failed(policies[agents[0]], len(agents))):
+                    failures[agent] += int(bad)
+            obs, *_ = env.step(actions)
+        record = env.outcome
+        if count:
+            record = record | _failure_fields(sc, failures)
+        records.append(record)
         if progress is not None:
             progress.update()
     return stack(records)
+
+
+def _groups(policies: dict[str, Any], obs: dict[str, Any]) -> list[list[str]]:
+    """The agents of ``obs`` by policy object (one call each, as :func:`agents.act` makes)."""
+    groups: dict[int, list[str]] = {}
+    for agent in obs:
+        groups.setdefault(id(policies[agent]), []).append(agent)
+    return list(groups.values())
+
+
+def _failure_fields(sc: Scenario, failures: dict[str, int]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "answer_failures": np.asarray([failures[p] for p in party_names(sc.n_parties)])
+    }
+    if sc.mediated:
+        out["mediator_answer_failures"] = np.int64(failures[MEDIATOR])
+    return out
 
 
 def seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any, list[int]]]:
@@ -115,19 +149,48 @@ def seat_groups(policies: dict[str, Any], parties: list[str]) -> list[tuple[Any,
 
 
 def party_actions(
-    groups: list[tuple[Any, list[int]]], obs: dict[str, torch.Tensor], width: int, numbers: type
+    groups: list[tuple[Any, list[int]]],
+    obs: dict[str, torch.Tensor],
+    width: int,
+    numbers: type,
+    needed: np.ndarray | None = None,
+    failures: np.ndarray | None = None,
 ) -> np.ndarray:
     """(B, N, width) actions of the batched party observations ``obs``: one call per policy
-    over every episode and every seat it serves."""
+    over every episode and every seat it serves. ``needed`` (B,) marks the episodes that
+    count, and ``failures`` (B, N) adds up the rows a policy reports in ``last_failed``."""
     po = obs["observation"].cpu().numpy().astype(np.float32)
     pm = obs["action_mask"].cpu().numpy()
     b = po.shape[0]
     out = np.empty((b, po.shape[1], width), dtype=numbers)
     for policy, seats in groups:
+        if needed is not None and hasattr(policy, "rows_needed"):
+            policy.rows_needed = np.repeat(needed, len(seats))
         rows = policy.act(
             po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
         )
         out[:, seats] = np.asarray(rows).reshape(b, len(seats), -1)
+        if failures is not None:
+            failures[:, seats] += _failed(policy, b * len(seats)).reshape(b, len(seats))
+    return out
+
+
+def _failed(policy: Any, rows: int) -> np.ndarray:
+    """The rows of the last call that a policy reports as failed decisions (zeros if none)."""
+    flags = getattr(policy, "last_failed", None)
+    if flags is None or len(flags) != rows:
+        return np.zeros(rows, dtype=np.int64)
+    return np.asarray(flags, dtype=np.int64)
+
+
+def _reports_failures(policies: dict[str, Any]) -> bool:
+    return any(hasattr(p, "last_failed") for p in policies.values())
+
+
+def _failure_fields_batch(sc: Scenario, failures: np.ndarray) -> dict[str, np.ndarray]:
+    out = {"answer_failures": failures[:, :-1].copy()}
+    if sc.mediated:
+        out["mediator_answer_failures"] = failures[:, -1].copy()
     return out
 
 
@@ -149,14 +212,28 @@ def _run_vector(
     obs = env.reset(seed=seed, first_slot=first_slot)
     ended: list[dict[str, np.ndarray]] = []
     first = np.ones(episodes, dtype=bool)  # slots still in their first episode
+    count = _reports_failures(policies)
+    failures = np.zeros((episodes, sc.n_parties + 1), dtype=np.int64)  # the mediator last
     while first.any():
-        party = party_actions(groups, obs["party"], env.action_shape("party")[2], numbers)
+        party = party_actions(
+            groups,
+            obs["party"],
+            env.action_shape("party")[2],
+            numbers,
+            needed=first.copy(),
+            failures=failures[:, :-1] if count else None,
+        )
         want = torch.int64 if action_mode == "discrete" else dtype
         actions = {"party": torch.from_numpy(party).to(want)}
         if "mediator" in obs:
+            mediator = policies[MEDIATOR]
+            if hasattr(mediator, "rows_needed"):
+                mediator.rows_needed = first.copy()
             mo = obs["mediator"]["observation"].numpy().astype(np.float32)
-            med = policies[MEDIATOR].act(mo, obs["mediator"]["action_mask"].numpy())
+            med = mediator.act(mo, obs["mediator"]["action_mask"].numpy())
             actions["mediator"] = torch.as_tensor(np.asarray(med)).to(want)
+            if count:
+                failures[:, -1] += _failed(mediator, episodes)
         if hook is not None:
             actions = hook(env, actions)
         obs, _, _, _, info = env.step(actions)
@@ -164,7 +241,10 @@ def _run_vector(
             out = info["outcome"]
             keep = first[out["slot"]]
             if keep.any():
-                ended.append({k: v[keep] for k, v in out.items()})
+                done = {k: v[keep] for k, v in out.items()}
+                if count:  # the episode's failures, read before the slot starts another
+                    done |= _failure_fields_batch(sc, failures[done["slot"]])
+                ended.append(done)
                 first[out["slot"][keep]] = False
                 if progress is not None:
                     progress.update(int(keep.sum()))
