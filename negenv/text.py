@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 
 from negenv.actions import ActionCodec
-from negenv.layout import MEDIATOR, Layout, Phase, party_names
+from negenv.layout import MEDIATOR, Layout, party_names
 from negenv.scenario import Scenario
 
 ROLES = ("party", "mediator")
@@ -320,7 +320,8 @@ class TextView:
         v["guarantees"] = named(get("guarantees"), parties)
         for name in ("monitoring", "trust", "credibility", "budget_left"):
             v[name] = _f32(get(name)[0])
-        v["last_votes"] = {a: SEEN_VOTES[int(np.rint(x))] for a, x in zip(parties, get("last_votes"))}
+        seen = zip(parties, get("last_votes"))
+        v["last_votes"] = {a: SEEN_VOTES[int(np.rint(x))] for a, x in seen}
         if not lay.mediated:
             v["proposer"] = parties[int(np.argmax(get("proposer")))]
         v["detected_defections"] = {
@@ -358,7 +359,7 @@ class TextView:
     def vector(self, view: dict[str, Any]) -> np.ndarray:
         """The flat observation row (float32) of a :meth:`view`: its exact inverse."""
         sl, lay, sc = self.slices, self.lay, self.scenario
-        n, k = lay.n, lay.k
+        n = lay.n
         parties, issues = party_names(n), issue_names(sc)
         o = np.zeros(sl.size, dtype=np.float64)
         stages = max(sc.implementation.n_stages, 1)
@@ -469,9 +470,7 @@ class TextView:
             lines += ["Earlier steps:", *history, ""]
         lines += ["Now:", json.dumps(view, separators=(",", ":")), ""]
         reads = self.reads(mask)
-        lines.append(
-            f"Fields read now: {', '.join(reads)}." if reads else "No field is read now."
-        )
+        lines.append(f"Fields read now: {', '.join(reads)}." if reads else "No field is read now.")
         if self.list_legal:
             lines.append("Allowed values: " + json.dumps(self.legal(mask), separators=(",", ":")))
         lines.append("Answer with one JSON object.")

@@ -245,12 +245,18 @@ class VectorNegotiationEnv:
         lay, (party_mask, med_mask) = self.layout, self._masks
         if agent < lay.n:
             names, nvec, mask, act = (
-                lay.party_components, lay.party_nvec, party_mask[slot, agent], party[slot, agent]
+                lay.party_components,
+                lay.party_nvec,
+                party_mask[slot, agent],
+                party[slot, agent],
             )
             who = f"party {agent} of slot {slot}"
         else:
             names, nvec, mask, act = (
-                lay.mediator_components, lay.mediator_nvec, med_mask[slot], mediator[slot]
+                lay.mediator_components,
+                lay.mediator_nvec,
+                med_mask[slot],
+                mediator[slot],
             )
             who = f"mediator of slot {slot}"
         count = int(flags.sum())
