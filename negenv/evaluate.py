@@ -11,7 +11,8 @@ one by one and gives the same records).
     python -m negenv.evaluate --mediator nbs_signals --mediator split --suite small --out reports/x
 
 A ``--mediator`` may be a ``train.py`` checkpoint (``runs/<run>/best.pt``), and a
-``--population`` a checkpoint's learned party policy.
+``--population`` a checkpoint's learned party policy; either may be a chat model on an
+OpenAI-compatible server, ``llm:<model>@<base_url>`` (docs/llm.md).
 """
 
 from __future__ import annotations
@@ -81,7 +82,28 @@ def run(
     policies = registry.population(population, env)
     if spec:
         policies["mediator"] = spec.build(env)
-    return rollout.run(scenario, policies, episodes, seed, backend, progress)
+    records = rollout.run(scenario, policies, episodes, seed, backend, progress)
+    write_transcripts(policies, scenario, mediator, population, seed)
+    return records
+
+
+def write_transcripts(
+    policies: dict[str, Any], sc: Scenario, mediator: str | None, population: str, seed: int
+) -> None:
+    """With ``NEGENV_LLM_TRANSCRIPTS`` set (``--llm-transcripts``), each language-model
+    policy's decisions as JSONL in that folder (:meth:`agents.llm.LLMPolicy.write_transcript`)."""
+    folder = os.environ.get("NEGENV_LLM_TRANSCRIPTS")
+    if not folder:
+        return
+    seen: set[int] = set()
+    for agent, policy in policies.items():
+        if id(policy) in seen or not hasattr(policy, "write_transcript"):
+            continue
+        seen.add(id(policy))
+        role = "mediator" if agent == "mediator" else "parties"
+        label = f"{sc.name}-{population}-{mediator or 'unmediated'}-seed{seed}-{role}"
+        safe = "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in label)
+        policy.write_transcript(Path(folder) / f"{safe}.jsonl")
 
 
 def bootstrap_table(
@@ -303,7 +325,19 @@ def main(argv: list[str] | None = None) -> None:
         help="also train a best response per deviator rank (STEPS PPO steps each) against "
         "every mediator on every mediated scenario, first population (negenv.exploit)",
     )
+    llm = parser.add_argument_group(
+        "language models (llm:<model>@<base_url> names; docs/llm.md)",
+        "each sets the NEGENV_LLM_* variable of the same name for agents.llm",
+    )
+    llm.add_argument("--llm-cache", metavar="DIR", help="answers cached on disk by request")
+    llm.add_argument("--llm-retries", type=int, metavar="N", help="tries after a failed answer")
+    llm.add_argument("--llm-concurrency", type=int, metavar="N", help="requests in flight")
+    llm.add_argument("--llm-transcripts", metavar="DIR", help="write each model's decisions")
     args = parser.parse_args(argv)
+    for flag in ("cache", "retries", "concurrency", "transcripts"):
+        value = getattr(args, f"llm_{flag}")
+        if value is not None:
+            os.environ[f"NEGENV_LLM_{flag.upper()}"] = str(value)
     if args.exploit is not None and args.exploit < 1:
         parser.error(f"--exploit = {args.exploit} is invalid: must be >= 1 (training steps)")
     st = suite(args.suite)

@@ -9,7 +9,7 @@ observation and mask exactly, asks the policy and answers with
 episodes it plays in process, which checks the whole text path end to end; the same server
 with a scripted responder (malformed JSON, prose, slow replies) tests how a client copes.
 
-    with ChatServer(policy_responder(view, policy)) as server:
+    with ChatServer(policy_responder([(TextView(scenario, "mediator"), policy)])) as server:
         LLMPolicy(scenario, "mediator", LLMConfig("scripted", server.base_url))
 
 Token counts in ``usage`` are words and punctuation marks, a stand-in for a tokenizer.
@@ -138,16 +138,21 @@ def read_view(request: dict[str, Any]) -> dict[str, Any]:
     return json.loads(lines[lines.index("Now:") + 1])
 
 
-def policy_responder(views: dict[str, TextView], policy_of: Callable[[str], Any]) -> Responder:
-    """A responder that plays ``policy_of(role)`` (``views`` by role): every answer is the
+def policy_responder(entries: list[tuple[TextView, Any]]) -> Responder:
+    """A responder that plays policies: ``entries`` pairs a text view with the policy that
+    plays it (a mediator, the parties of a mediated scenario, the parties of its unmediated
+    twin...); a prompt goes to the entry of its role and protocol, and the answer is that
     policy's action for the observation the prompt shows."""
 
     def respond(request: dict[str, Any]) -> str:
         view = read_view(request)
         role = "party" if "you" in view else "mediator"
-        tv = views[role]
-        obs, mask = tv.vector(view), tv.mask(view)
-        action = np.asarray(policy_of(role).act(obs[None], mask[None]))[0]
-        return json.dumps(tv.encode(action))
+        mediated = role == "mediator" or "proposer" not in view
+        for tv, policy in entries:
+            if tv.role == role and tv.lay.mediated == mediated:
+                obs, mask = tv.vector(view), tv.mask(view)
+                action = np.asarray(policy.act(obs[None], mask[None]))[0]
+                return json.dumps(tv.encode(action))
+        raise LookupError(f"no policy serves a {role} of a {'' if mediated else 'un'}mediated game")
 
     return respond
