@@ -161,7 +161,8 @@ class NegotiationEnv(ParallelEnv):
     ## Arguments
     ``scenario`` (built-in name, YAML path, dict or :class:`Scenario`), ``render_mode``
     (``ansi``, ``rgb_array``, ``human`` or None), ``action_mode``, ``flat_obs``,
-    ``max_cycles``, ``outcome_in_infos``, ``illegal_action``, ``illegal_penalty``, and any
+    ``max_cycles``, ``outcome_in_infos``, ``illegal_action``, ``illegal_penalty``, ``record``
+    (keep :meth:`episode_log`, the episode as events for ``negenv.replay``), and any
     scenario field as a keyword override, nested
     fields by double underscores (``implementation__n_stages=6``) or, through ``**{...}``, dots.
 
@@ -189,6 +190,7 @@ class NegotiationEnv(ParallelEnv):
         outcome_in_infos: bool = False,
         illegal_action: str = "noop",
         illegal_penalty: float = 0.05,
+        record: bool = False,
         **overrides: Any,
     ):
         sc = load(scenario)
@@ -225,7 +227,9 @@ class NegotiationEnv(ParallelEnv):
         self._episodes = 0
         self._state: core.State | None = None
         self.outcome: dict[str, Any] | None = None
-        self._recorder = Recorder(self.scenario) if render_mode else None
+        if not isinstance(record, (bool, np.bool_)):
+            raise ValueError(f"record = {record!r} is invalid: must be True or False")
+        self._recorder = Recorder(self.scenario) if render_mode or record else None
 
     # ---------------------------------------------------------------------------- spaces
     def _build_spaces(self) -> None:
@@ -437,6 +441,20 @@ class NegotiationEnv(ParallelEnv):
             print(text)
             return None
         return self._recorder.figure()
+
+    def episode_log(self) -> list[dict[str, Any]]:
+        """The current episode as JSON-able events (``record=True`` or a render mode): a
+        header (scenario and the types drawn), one entry per step (the public record after
+        it: texts, votes, ratification, coalitions, stages, defections detected and not,
+        trust, guarantees paid, rewards) and, once over, the outcome record. This is what
+        ``python -m negenv.replay`` renders."""
+        if self._recorder is None:
+            raise RuntimeError("episode_log() needs NegotiationEnv(record=True) or a render_mode")
+        events = list(self._recorder.events)
+        if self.outcome is not None:
+            record = {k: np.asarray(v).tolist() for k, v in self.outcome.items()}
+            events.append({"type": "outcome", "record": record})
+        return events
 
     def close(self) -> None:
         pass
