@@ -162,7 +162,8 @@ def _steps_table(steps: list[dict], n: int, decisions: list[dict]) -> str:
     for d in decisions:
         by_step.setdefault((d["phase"], d["round"], d["stage"]), []).append(d)
     rows = [
-        "<h2>Steps</h2><table id='steps'><tr><th>step</th><th>phase</th><th>round</th>"
+        "<h2>Steps</h2><div style='overflow-x:auto'><table id='steps'>"
+        "<tr><th>step</th><th>phase</th><th>round</th>"
         "<th>stage</th><th>text voted</th><th>votes</th><th>event</th><th>coalitions</th>"
         "<th>acts</th><th>trust</th><th>guarantees paid</th><th>rewards</th></tr>"
     ]
@@ -204,7 +205,7 @@ def _steps_table(steps: list[dict], n: int, decisions: list[dict]) -> str:
         mine = by_step.get((s["phase"], s["round"], s["stage"]), [])
         if mine:
             rows.append(f"<tr><td></td><td colspan='11'>{_decisions(mine)}</td></tr>")
-    rows.append("</table>")
+    rows.append("</table></div>")
     return "\n".join(rows)
 
 
