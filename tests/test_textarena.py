@@ -68,5 +68,5 @@ def test_an_episode_through_textarena_equals_the_pettingzoo_episode(name):
 def test_the_player_count_is_checked():
     register_scenarios()
     env = ta.make("negenv-multilateral_5-v0")
-    with pytest.raises(ValueError, match="num_players = 2 is invalid .* 6 players"):
+    with pytest.raises(ValueError, match=r"num_players = 2 is invalid .* \(6 players\)"):
         env.reset(num_players=2)
