@@ -1,7 +1,6 @@
-"""Every ```python block of README.md and docs/integrations/*.md runs, page by page, in a
-fresh interpreter
-(``py`` blocks are shown but not run: they need a cluster). The BenchMARL page runs in the
-venv ``.ci/benchmarl-venv`` builds (CI builds it)."""
+"""Every ```python block of README.md, docs/llm.md and docs/integrations/*.md runs, page by
+page, in a fresh interpreter (``py`` blocks are shown but not run: they need a cluster).
+The BenchMARL page runs in the venv ``.ci/benchmarl-venv`` builds (CI builds it)."""
 
 from __future__ import annotations
 
@@ -15,7 +14,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "integrations"
 BENCHMARL_PYTHON = ROOT / ".venv-benchmarl" / "bin" / "python"  # built by .ci/benchmarl-venv
-PAGES = [ROOT / "README.md", *sorted(DOCS.glob("*.md"))]
+PAGES = [ROOT / "README.md", ROOT / "docs" / "llm.md", *sorted(DOCS.glob("*.md"))]
 
 
 def blocks(page: Path) -> list[str]:
@@ -23,7 +22,7 @@ def blocks(page: Path) -> list[str]:
 
 
 def test_every_page_has_an_example():
-    assert {p.stem for p in PAGES} >= {"README", "rllib", "torchrl", "sb3", "benchmarl"}
+    assert {p.stem for p in PAGES} >= {"README", "llm", "rllib", "torchrl", "sb3", "benchmarl"}
     for page in PAGES:  # ``py`` blocks (shown, not run) where CI lacks what they need
         shown = re.findall(r"^```py\n", page.read_text(), flags=re.M)
         assert blocks(page) or shown, page.name
