@@ -191,6 +191,7 @@ class TextView:
         im, med = sc.implementation, sc.mediator
         top = lay.proposal_levels - 1
         who = agent or ("a party" if self.role == "party" else MEDIATOR)
+        who = "the mediator" if who == MEDIATOR else who
         lines = [
             f"You are {who} in a negotiation ({sc.name}): {sc.n_parties} parties of unequal "
             f"power, {sc.n_issues} issues, "
@@ -271,11 +272,29 @@ class TextView:
                 "- You are paid per implementation stage: your share of the text's worth, "
                 "plus what you claw back by defecting, minus losses and sanctions."
             )
+            if sc.mediated and med.private_channels:
+                lines.append(
+                    "- Demand signals go to the mediator only: you see your own, the others "
+                    "show 0."
+                )
+        defaults = (
+            "reject, comply, keep your coalition, hold every demand"
+            + ("" if sc.mediated else ", propose the standing text")
+            if self.role == "party"
+            else "the standing text, the current guarantees and monitoring"
+        )
         lines += [
             "",
+            "Each step shows the state as JSON: texts and levels as values in [0, 1]; "
+            "worth_of_standing_text is W of the standing text were it to enter into force "
+            "now; demands are -1 down, 0 hold, +1 up (a coalition's members show their "
+            "mean); detected_defections count each party's detected defections; outvoted "
+            "marks parties that voted against the text in force; budget_left is the share "
+            "of the mediator's budget left; credibility is the probability that the "
+            "guarantor honours a claim.",
+            "",
             "Answer with one JSON object (alone or in a ```json block) matching this schema; "
-            "a field you leave out keeps its default (reject, comply, keep, hold, the "
-            "standing text, the current guarantees and monitoring). An answer that is not "
+            f"a field you leave out keeps its default ({defaults}). An answer that is not "
             "such an object, or that picks a value the current phase forbids, is returned "
             "to you with the error.",
             json.dumps(self.schema["properties"], separators=(",", ":")),
