@@ -449,6 +449,41 @@ class TextView:
             code = 2 if phase == 1 else 3
         return self._codec.party_templates[code].copy()
 
+    # ----------------------------------------------------------------- global state
+    def state_view(self, state: np.ndarray) -> dict[str, Any]:
+        """The state-complete variant, for training and critics: every slice of
+        ``env.state()`` (:attr:`Layout.global_state`: public facts, every private type, the
+        signals, the agreement, hidden defections) by name, per party and per issue."""
+        sl, lay = self.lay.global_state, self.lay
+        parties, issues = party_names(lay.n), issue_names(self.scenario)
+        s = np.asarray(state, dtype=np.float32)
+        out: dict[str, Any] = {}
+        for name, size in zip(sl.names, sl.sizes):
+            v = s[sl[name]]
+            if size == lay.n * lay.k and name in ("ideals", "weights", "demands"):
+                out[name] = {
+                    a: dict(zip(issues, map(_f32, row)))
+                    for a, row in zip(parties, v.reshape(lay.n, lay.k))
+                }
+            elif name in ("proposal", "agreement"):
+                out[name] = dict(zip(issues, map(_f32, v)))
+            elif size == lay.n and name not in ("phase", "round", "stage", "hidden"):
+                out[name] = dict(zip(parties, map(_f32, v)))
+            else:
+                out[name] = [_f32(x) for x in v]
+        return out
+
+    def state_vector(self, view: dict[str, Any]) -> np.ndarray:
+        """The state row of a :meth:`state_view`: its exact inverse."""
+        sl = self.lay.global_state
+        out = np.zeros(sl.size, dtype=np.float32)
+        for name in sl.names:
+            v = view[name]
+            if isinstance(v, dict):
+                v = [list(x.values()) if isinstance(x, dict) else x for x in v.values()]
+            out[sl[name]] = np.asarray(v, dtype=np.float64).ravel()
+        return out
+
     # ------------------------------------------------------------------------ prompt
     def reads(self, mask: np.ndarray) -> list[str]:
         """The answer fields the current phase reads (those with more than one option)."""

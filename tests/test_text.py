@@ -62,6 +62,22 @@ def test_view_round_trips_exactly_and_answers_encode_every_action(name):
         assert "earlier step" in prompt
 
 
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_the_state_complete_view_names_every_slice_and_inverts(name):
+    env = negenv.parallel_env(name)
+    tv = TextView(env.scenario, "party")
+    policies = registry.population("mixed", env)
+    if env.scenario.mediated:
+        policies["mediator"] = registry.mediator("split").build(env)
+    obs, _ = env.reset(seed=5)
+    while env.agents:
+        state = env.state()
+        view = json.loads(json.dumps(tv.state_view(state)))
+        assert list(view) == list(tv.lay.global_state.names)
+        np.testing.assert_array_equal(tv.state_vector(view), state)
+        obs, *_ = env.step(act(policies, obs))
+
+
 def test_the_brief_reads_the_scenario_not_fixed_prose():
     sc = load("multilateral_5")
     other = with_overrides(
