@@ -268,7 +268,7 @@ class LLMPolicy:
             "phase": view["phase"],
             "round": view["round"],
             "stage": view["stage"],
-            "prompt": messages[1]["content"] if len(tries) == 1 else messages[-1]["content"],
+            "prompt": messages[1]["content"],  # the step's prompt; errors are in tries
             "tries": tries,
             "action": self.view.encode(action),
             "failed": failed,
