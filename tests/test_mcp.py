@@ -115,4 +115,5 @@ def test_unusable_answers_come_back_then_default_and_are_counted():
         and second["defaulted"]
         and "'maybe' is not one of" in second["error"]
     )
+    assert first["illegal_action"] == 0 and second["illegal_action"] == 1
     assert failures["party_0"] == 1

@@ -125,7 +125,13 @@ class Sessions:
             raise ValueError(f"agent {agent!r} has already acted in this step")
         tv, o = s.view_of(agent), s.obs[agent]
         view = tv.view(o["observation"])
-        out: dict[str, Any] = {"accepted": True, "error": None, "stepped": False}
+        # illegal_action: 1 when this agent's step action is the default after failed answers
+        out: dict[str, Any] = {
+            "accepted": True,
+            "error": None,
+            "stepped": False,
+            "illegal_action": 0,
+        }
         try:
             s.pending[agent] = tv.parse(answer, view, o["action_mask"])
         except AnswerError as err:
@@ -137,7 +143,7 @@ class Sessions:
                 return out
             s.pending[agent] = tv.default(view, o["action_mask"])  # no tries left
             s.failures[agent] += 1
-            out["defaulted"] = True
+            out.update(defaulted=True, illegal_action=1)
         if all(a in s.pending for a in s.env.agents):
             out |= self._step(s)
         return out
