@@ -5,6 +5,7 @@
     python train.py --learn parties --mediator guarantees_monitoring
     python train.py --backend sb3 --num-envs 8        # MaskablePPO on the gymnasium view
     python train.py --name my-run --resume            # continue runs/my-run from last.pt
+    python train.py --league --iterations 3           # PSRO over both roles (docs/league.md)
 
 Reads top to bottom: config, seeding, env and background agents, models, the learning loop
 (rollouts, PPO updates, evaluation on unseen episodes, checkpoints), and the final report:
@@ -186,7 +187,29 @@ def fairness_durability(rec: dict[str, np.ndarray], sc) -> dict[str, float]:
 
 # ------------------------------------------------------------------------------ 4. main
 def main(argv: list[str] | None = None) -> Path:
-    cfg = parse(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--league"]:
+        return league(argv[1:])
+    return train(parse(argv))
+
+
+def league(argv: list[str]) -> Path:
+    """``train.py --league ...``: PSRO over both roles (negenv.training.league), each
+    response trained by :func:`train`."""
+    import tyro
+
+    from negenv.training import league as league_mod
+
+    cfg = tyro.cli(league_mod.LeagueConfig, args=argv, description=league_mod.__doc__)
+    state = league_mod.run(cfg.validate(), train)
+    root = Path(cfg.run_dir) / cfg.name
+    print(league_mod.summary(state))
+    print(f"league written to {root}/")
+    return root
+
+
+def train(cfg: TrainConfig) -> Path:
+    """One training run of a validated config; returns its folder."""
     run, ckpt = open_run(cfg)
     run.mkdir(parents=True, exist_ok=True)
     write_text(run / "config.yaml", yaml.safe_dump(config_mod.to_dict(cfg), sort_keys=False))

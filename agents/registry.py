@@ -4,7 +4,8 @@ A mediator entry builds the policy for an env and says which scenario overrides 
 (full information is an environment setting: ``mediator.information = "exact"``). A
 population assigns a party policy to every seat. A checkpoint path written by ``train.py``
 (``runs/<run>/best.pt``) names a learned mediator or a learned party population, a
-stable-baselines3 model file (``model.zip``) one trained on a gymnasium view,
+stable-baselines3 model file (``model.zip``) one trained on a gymnasium view, a
+``*.mix.json`` file a mixture of names (a league's meta-strategy, :mod:`agents.mixture`),
 ``llm:<model>@<base_url>`` a chat model on an OpenAI-compatible server (:mod:`agents.llm`), and
 ``module:attr`` a policy class or function of one's own (called with the env);
 :func:`register_mediator` adds a name from Python.
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from agents import learned
+from agents import learned, mixture
 from agents import mediators as med
 from agents import parties as par
 from agents.random_policy import RandomPolicy
@@ -112,6 +113,18 @@ def mediator(name: str) -> MediatorSpec:
             lambda env: llm.LLMPolicy(env.scenario, "mediator", llm.config_from_env(name)),
             doc=f"the language model {name.removeprefix('llm:')}",
         )
+    if mixture.is_mixture_name(name):  # a league meta-strategy (agents.mixture)
+        names, _ = mixture.read(name, "mediator")
+        with_overrides = [n for n in names if mediator(n).overrides]
+        if with_overrides:
+            raise ValueError(
+                f"mixture {name!r}: components {with_overrides} change the scenario "
+                "(full information); a mixture's components must play the same scenario"
+            )
+        return MediatorSpec(
+            lambda env: mixture.build_mediator(name, env, mediator),
+            doc=f"the mediator mixture of {name}",
+        )
     if learned.is_checkpoint_name(name):
         learned.load_checkpoint(name)  # missing or corrupt: fail now, not mid-evaluation
         return MediatorSpec(
@@ -173,6 +186,8 @@ def population(name: str, env: Any) -> dict[str, Any]:
 
         policy = llm.LLMPolicy(env.scenario, "party", llm.config_from_env(name))
         return {p: policy for p in env.parties}
+    if mixture.is_mixture_name(name):  # a league meta-strategy (agents.mixture)
+        return mixture.build_population(name, env, population)
     if learned.is_checkpoint_name(name):
         policy = learned.load_policy(name, "party", env.scenario)
         return {p: policy for p in env.parties}

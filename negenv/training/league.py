@@ -1,0 +1,468 @@
+"""A league over the mediator and party roles: policy-space response oracles (PSRO).
+
+The meta-game is a two-player general-sum matrix game. Its players are the two roles: a
+mediator policy (row) and a party population (column; a population gives every seat its
+policy). Its payoffs are, on ``eval_episodes`` fixed held-out episodes (``eval_seed``) of the
+batched env, the mediator's mean objective (table ``A``) and the parties' mean utility over
+seats (table ``B``). The populations start from given names (scripted mediators and
+populations, or checkpoints) and every iteration k:
+
+1. solves the meta-game on the current tables with a solver of OpenSpiel (projected
+   replicator dynamics, ``prd``, or the marginals of alpha-Rank's stationary distribution,
+   ``alpharank``): a mixture per role, written as ``it<k>/mediator.mix.json`` and
+   ``it<k>/parties.mix.json``;
+2. trains with ``train.py``'s PPO a mediator against the parties' mixture and a shared party
+   policy against the mediator's mixture (runs ``it<k>-mediator`` and ``it<k>-parties``; the
+   party response is what independent PPO of one shared policy reaches against that
+   mediator, so its "best" response is the parties' equilibrium under it, not a joint
+   optimum);
+3. adds both ``best.pt`` to the populations and plays the new row and column of the tables;
+4. logs the exploitability of each role's mixture: what its new response gains over the
+   mixture against the other role's mixture (``A[new] . q - p . A . q`` for the mediator,
+   ``p . B[:, new] - p . B . q`` for the parties), and their positive sum (NashConv).
+
+``league.json`` keeps the state after every iteration, written atomically; with ``resume``
+the loop continues from it, and an interrupted response resumes from its run's ``last.pt``.
+Every seed follows from the config, so a resumed league is the uninterrupted one. At the end
+``mediator.mix.json`` and ``parties.mix.json`` hold the final meta-strategies, usable as
+``--mediator`` and ``--population`` everywhere. Logs: ``league.csv``, ``tb/``, ``league.png``
+and the tables as ``payoff_mediator.csv`` and ``payoff_parties.csv``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from negenv.training.config import TrainConfig
+from negenv.training.runlog import save_json, write_text
+
+SOLVERS = ("prd", "alpharank")
+
+
+@dataclass(frozen=True)
+class LeagueConfig:
+    """PSRO over the mediator and party roles (negenv.training.league)."""
+
+    scenario: str = "multilateral_5"
+    """A mediated scenario: a built-in name or a YAML path."""
+    iterations: int = 3
+    """PSRO iterations: each adds one mediator and one party population."""
+    mediators: tuple[str, ...] = ("nbs_seen",)
+    """The mediator population at the start (registry names or checkpoints)."""
+    populations: tuple[str, ...] = ("threshold", "mixed")
+    """The party populations at the start (registry names or checkpoints)."""
+    response_steps: int = 300_000
+    """PPO steps of each response (both roles, every iteration)."""
+    num_envs: int = 512
+    """Negotiations stepped at once while training a response."""
+    response_eval_episodes: int = 256
+    """Episodes of each response's periodic evaluation (which picks its best.pt)."""
+    solver: Literal["prd", "alpharank"] = "prd"
+    """Meta-game solver (OpenSpiel): projected replicator dynamics or alpha-Rank marginals."""
+    alpha: float = 10.0
+    """alpha-Rank's selection intensity."""
+    eval_episodes: int = 1000
+    """Held-out episodes of every payoff-table cell."""
+    eval_seed: int = 4_000_037
+    """Seed of the payoff-table episodes (never used in training)."""
+    seed: int = 0
+    """Responses of iteration k train with seed seed + k."""
+    threads: int = 0
+    """torch threads of the responses (0: train.py's choice)."""
+    run_dir: str = "runs"
+    """Folder of runs."""
+    name: str = "league"
+    """The league's folder in run_dir."""
+    resume: bool = False
+    """Continue the league in run_dir/name from its league.json (iterations may grow)."""
+    overwrite: bool = False
+    """Replace an earlier league of the same name."""
+    progress: bool = False
+    """Progress bars of the responses."""
+
+    def validate(self) -> LeagueConfig:
+        from negenv.scenario import load
+
+        def bad(name: str, allowed: str) -> ValueError:
+            return ValueError(f"{name} = {getattr(self, name)!r} is invalid: {allowed}")
+
+        ints = ("iterations", "response_steps", "num_envs", "eval_episodes")
+        for name in (*ints, "response_eval_episodes"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise bad(name, "must be an int >= 1")
+        if self.eval_episodes < 2:
+            raise bad("eval_episodes", "must be >= 2")
+        if self.solver not in SOLVERS:
+            raise bad("solver", f"must be one of {SOLVERS}")
+        if not self.alpha > 0:
+            raise bad("alpha", "must be > 0")
+        if not self.mediators:
+            raise bad("mediators", "at least one mediator to start from")
+        if not self.populations:
+            raise bad("populations", "at least one party population to start from")
+        train_seeds = {TrainConfig.eval_seed, TrainConfig.test_seed}
+        if self.eval_seed in train_seeds or self.seed <= self.eval_seed < self.seed + 10_000:
+            raise bad("eval_seed", "must differ from the responses' training and eval seeds")
+        if not self.name or Path(self.name).name != self.name or self.name in (".", ".."):
+            raise bad("name", "a plain folder name (no path separators)")
+        if not load(self.scenario).mediated:
+            raise bad("scenario", "the league needs a mediated scenario (two roles)")
+        return self
+
+
+# --------------------------------------------------------------------------- the meta-game
+def solve(a: np.ndarray, b: np.ndarray, solver: str, alpha: float) -> tuple[np.ndarray, ...]:
+    """Each role's mixture in the bimatrix game (A for rows, B for columns)."""
+    if a.shape == (1, 1):
+        return np.ones(1), np.ones(1)
+    if solver == "prd":
+        from open_spiel.python.algorithms import projected_replicator_dynamics as prd
+
+        p, q = prd.projected_replicator_dynamics([a, b])
+    else:
+        from open_spiel.python.egt import alpharank
+        from open_spiel.python.egt import utils as egt_utils
+
+        _, _, pi, n_profiles, sizes = alpharank.compute([a, b], alpha=alpha)
+        p, q = np.zeros(a.shape[0]), np.zeros(a.shape[1])
+        for k in range(n_profiles):
+            i, j = egt_utils.get_strat_profile_from_id(sizes, k)
+            p[i] += pi[k]
+            q[j] += pi[k]
+    p, q = np.clip(p, 0, None), np.clip(q, 0, None)
+    return p / p.sum(), q / q.sum()
+
+
+def response_gains(a, b, p, q, new_row, new_col) -> dict[str, float]:
+    """What each role's new response gains over its mixture against the other's mixture."""
+    mediator = float(new_row @ q - p @ a @ q)
+    parties = float(p @ new_col - p @ b @ q)
+    return {
+        "exploitability/mediator": mediator,
+        "exploitability/parties": parties,
+        "exploitability/nash_conv": max(0.0, mediator) + max(0.0, parties),
+    }
+
+
+def payoff(sc, mediator: str, population: str, episodes: int, seed: int) -> tuple[float, float]:
+    """(mediator objective, parties' mean utility) of one table cell on held-out episodes."""
+    import torch
+
+    import negenv
+    from agents import registry
+    from negenv import rollout
+
+    shell = negenv.parallel_env(sc)
+    policies = registry.population(population, shell)
+    policies["mediator"] = registry.mediator(mediator).build(shell)
+    rec = rollout.run(sc, policies, episodes, seed, dtype=torch.float32)
+    return float(rec["mediator_utility"].mean()), float(rec["utility"].mean())
+
+
+# ------------------------------------------------------------------------------ the loop
+def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, Any]:
+    """The league of ``cfg``; ``train(TrainConfig) -> run folder`` trains one response
+    (``train.py``'s ``run``). Returns the final state (also in ``league.json``)."""
+    from negenv.scenario import load
+
+    cfg.validate()
+    sc = load(cfg.scenario)
+    root = Path(cfg.run_dir) / cfg.name
+    _check_members(sc, cfg)  # before anything is written
+    state = _open(cfg, root)
+    log = _Log(root, state["history"])
+    a, b = np.array(state["A"]), np.array(state["B"])
+    if a.size == 0:  # the starting populations' table
+        a, b = _table(sc, cfg, state["mediators"], state["populations"])
+        _save(root, state, a, b)
+    for k in range(len(state["history"]), cfg.iterations):
+        p, q = solve(a, b, cfg.solver, cfg.alpha)
+        it = root / f"it{k}"
+        _write_mixtures(it, state, p, q, cfg.scenario)
+        base = TrainConfig(
+            scenario=cfg.scenario,
+            total_steps=cfg.response_steps,
+            num_envs=cfg.num_envs,
+            eval_episodes=cfg.response_eval_episodes,
+            seed=cfg.seed + k,
+            threads=cfg.threads,
+            run_dir=str(root),
+            scorecard_episodes=0,
+            progress=cfg.progress,
+        )
+        med_run = _respond(
+            train,
+            replace(base, learn="mediator", populations=(str(it / "parties.mix.json"),)),
+            f"it{k}-mediator",
+        )
+        party_run = _respond(
+            train,
+            replace(base, learn="parties", mediator=str(it / "mediator.mix.json")),
+            f"it{k}-parties",
+        )
+        new_m, new_p = str(med_run / "best.pt"), str(party_run / "best.pt")
+        row = np.array(
+            [
+                payoff(sc, new_m, pop, cfg.eval_episodes, cfg.eval_seed)
+                for pop in state["populations"]
+            ]
+        )
+        col = np.array(
+            [
+                payoff(sc, m, new_p, cfg.eval_episodes, cfg.eval_seed)
+                for m in [*state["mediators"], new_m]
+            ]
+        )
+        gains = response_gains(a, b, p, q, row[:, 0], col[:-1, 1])
+        a = np.block([[a, col[:-1, :1]], [row[None, :, 0], col[-1:, :1]]])
+        b = np.block([[b, col[:-1, 1:]], [row[None, :, 1], col[-1:, 1:]]])
+        state["mediators"].append(new_m)
+        state["populations"].append(new_p)
+        entry = {"iteration": k + 1, "mediator_weights": p.tolist(), "party_weights": q.tolist()}
+        entry |= gains | {
+            "meta/mediator": float(p @ a[:-1, :-1] @ q),
+            "meta/parties": float(p @ b[:-1, :-1] @ q),
+        }
+        state["history"].append(entry)
+        log.log(entry)
+        _save(root, state, a, b)
+    p, q = solve(a, b, cfg.solver, cfg.alpha)
+    _write_mixtures(root, state, p, q, cfg.scenario)
+    state["final"] = {"mediator_weights": p.tolist(), "party_weights": q.tolist()}
+    save_json(root / "league.json", state)
+    log.plot(state)
+    log.close()
+    return state
+
+
+def _check_members(sc, cfg: LeagueConfig) -> None:
+    """Every starting member builds on the scenario (one clear error naming it otherwise)."""
+    import negenv
+    from agents import registry
+
+    shell = negenv.parallel_env(sc)
+    for name in cfg.mediators:
+        if name.endswith(".pt") and not Path(name).is_file():
+            raise FileNotFoundError(f"league member {name!r} does not exist")
+        spec = registry.mediator(name)
+        if spec.overrides:
+            raise ValueError(
+                f"mediators: {name!r} changes the scenario ({spec.overrides}); the league's "
+                "members must all play the same scenario"
+            )
+        spec.build(shell)
+    for name in cfg.populations:
+        if name.endswith(".pt") and not Path(name).is_file():
+            raise FileNotFoundError(f"league member {name!r} does not exist")
+        registry.population(name, shell)
+
+
+def _open(cfg: LeagueConfig, root: Path) -> dict[str, Any]:
+    """The saved state with ``resume`` (checked against the config), else a fresh one."""
+    saved = root / "league.json"
+    if cfg.resume:
+        if not saved.is_file():
+            raise FileNotFoundError(f"cannot resume {str(root)!r}: it has no league.json")
+        state = json.loads(saved.read_text())
+        free = {"iterations", "resume", "overwrite", "progress", "threads"}
+        mine = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+        differ = [k for k in mine if k not in free and state["config"].get(k) != mine[k]]
+        if differ:
+            raise ValueError(f"cannot resume {str(root)!r}: the config differs in {differ}")
+        state["config"] = mine
+        return state
+    if root.exists() and any(root.iterdir()):
+        if not cfg.overwrite:
+            raise ValueError(
+                f"league {str(root)!r} already exists: pass --resume to continue it, "
+                "--overwrite to replace it, or --name for a new one"
+            )
+        shutil.rmtree(root)
+    root.mkdir(parents=True, exist_ok=True)
+    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
+    return {
+        "config": config,
+        "mediators": list(cfg.mediators),
+        "populations": list(cfg.populations),
+        "A": [],
+        "B": [],
+        "history": [],
+    }
+
+
+def _table(sc, cfg: LeagueConfig, mediators, populations) -> tuple[np.ndarray, np.ndarray]:
+    cells = [
+        [payoff(sc, m, pop, cfg.eval_episodes, cfg.eval_seed) for pop in populations]
+        for m in mediators
+    ]
+    t = np.array(cells)
+    return t[..., 0], t[..., 1]
+
+
+def _respond(train: Callable[[TrainConfig], Path], cfg: TrainConfig, name: str) -> Path:
+    """Train one response, resuming its run when it was interrupted; a finished run (its
+    last.pt at the final update) is reused as it is."""
+    from agents.learned import load_checkpoint
+
+    run = Path(cfg.run_dir) / name
+    last = run / "last.pt"
+    if last.is_file():
+        if int(load_checkpoint(last)["update"]) >= replace(cfg, name=name).updates:
+            return run
+        return train(replace(cfg, name=name, resume=True).validate())
+    return train(replace(cfg, name=name, overwrite=True).validate())
+
+
+def _write_mixtures(folder: Path, state, p, q, scenario: str) -> None:
+    from agents import mixture
+
+    mixture.write(
+        folder / "mediator.mix.json", "mediator", state["mediators"], p, scenario=scenario
+    )
+    mixture.write(folder / "parties.mix.json", "party", state["populations"], q, scenario=scenario)
+
+
+def _save(root: Path, state, a: np.ndarray, b: np.ndarray) -> None:
+    state["A"], state["B"] = a.tolist(), b.tolist()
+    for table, name in ((a, "payoff_mediator.csv"), (b, "payoff_parties.csv")):
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["mediator \\ population", *state["populations"]])
+        for m, r in zip(state["mediators"], table):
+            w.writerow([m, *(f"{x:.6f}" for x in r)])
+        write_text(root / name, buf.getvalue())
+    save_json(root / "league.json", state)
+
+
+class _Log:
+    """league.csv, TensorBoard and league.png of the per-iteration entries."""
+
+    def __init__(self, root: Path, history: list[dict[str, Any]]):
+        self.root, self.history = root, list(history)
+        self.writer = None
+        try:
+            from torch.utils.tensorboard import SummaryWriter
+        except ImportError:  # tensorboard is optional: the CSV holds the same numbers
+            pass
+        else:
+            self.writer = SummaryWriter(str(root / "tb"), purge_step=len(history) + 1)
+
+    def log(self, entry: dict[str, Any]) -> None:
+        self.history.append(entry)
+        if self.writer is not None:
+            for k, v in entry.items():
+                if isinstance(v, float):
+                    self.writer.add_scalar(k, v, entry["iteration"])
+        buf = io.StringIO()
+        keys = [k for k in self.history[0] if not k.endswith("_weights")]
+        w = csv.writer(buf)
+        w.writerow([*keys, "mediator_weights", "party_weights"])
+        for e in self.history:
+            w.writerow(
+                [
+                    *(e[k] for k in keys),
+                    " ".join(f"{x:.4f}" for x in e["mediator_weights"]),
+                    " ".join(f"{x:.4f}" for x in e["party_weights"]),
+                ]
+            )
+        write_text(self.root / "league.csv", buf.getvalue())
+
+    def plot(self, state: dict[str, Any]) -> None:
+        """league.png: each role's exploitability per iteration, and the final mixtures."""
+        if not self.history:
+            return
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), width_ratios=(1.2, 1, 1))
+        its = [e["iteration"] for e in self.history]
+        ax = axes[0]
+        for key, label in (
+            ("mediator", "mediator's mixture"),
+            ("parties", "parties' mixture"),
+            ("nash_conv", "NashConv"),
+        ):
+            ax.plot(its, [e[f"exploitability/{key}"] for e in self.history], "o-", label=label)
+        ax.axhline(0, color="k", lw=0.6)
+        ax.set(
+            xlabel="iteration",
+            ylabel="gain of the new response",
+            title="exploitability of the meta-strategies",
+        )
+        ax.set_xticks(its)
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3)
+        fin = state["final"]
+        for ax, key, names, title in (
+            (axes[1], "mediator_weights", state["mediators"], "final mediator mixture"),
+            (axes[2], "party_weights", state["populations"], "final party mixture"),
+        ):
+            ax.bar(range(len(names)), fin[key], color="C0" if key[0] == "m" else "C1")
+            ax.set_xticks(
+                range(len(names)), [_short(n) for n in names], rotation=35, ha="right", fontsize=7
+            )
+            ax.set(ylabel="weight", ylim=(0, 1), title=title)
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png", dpi=110)
+        plt.close(fig)
+        write_text(self.root / "league.png", buf.getvalue())
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+
+
+def _short(name: str) -> str:
+    return Path(name).parent.name if name.endswith(".pt") else name
+
+
+def summary(state: dict[str, Any]) -> str:
+    """The league as markdown: per iteration the exploitability of each role's mixture, then
+    the final tables with the final mixtures' weights."""
+    lines = [
+        "| iteration | mediators | populations | mediator mixture's exploitability | "
+        "parties' mixture's exploitability | NashConv |",
+        "|---|---|---|---|---|---|",
+    ]
+    for e in state["history"]:
+        k = e["iteration"]
+        lines.append(
+            f"| {k} | {len(state['config']['mediators']) + k - 1} | "
+            f"{len(state['config']['populations']) + k - 1} | "
+            f"{e['exploitability/mediator']:+.4f} | {e['exploitability/parties']:+.4f} | "
+            f"{e['exploitability/nash_conv']:.4f} |"
+        )
+    fin = state.get("final")
+    a, b = np.array(state["A"]), np.array(state["B"])
+    head = [_short(n) for n in state["populations"]]
+    lines += [
+        "",
+        "Payoffs (mediator objective / parties' mean utility); weights of the final "
+        "mixtures in brackets:",
+        "",
+        "| mediator | "
+        + " | ".join(
+            f"{h} [{w:.2f}]"
+            for h, w in zip(head, fin["party_weights"] if fin else [float("nan")] * len(head))
+        )
+        + " |",
+        "|---|" + "---|" * len(head),
+    ]
+    for i, m in enumerate(state["mediators"]):
+        w = fin["mediator_weights"][i] if fin else float("nan")
+        cells = " | ".join(f"{a[i, j]:.3f} / {b[i, j]:.3f}" for j in range(len(head)))
+        lines.append(f"| {_short(m)} [{w:.2f}] | {cells} |")
+    return "\n".join(lines)

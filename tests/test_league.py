@@ -1,0 +1,215 @@
+"""The league (negenv.training.league): the meta-game solvers and gains, mixtures as mediators
+and populations, the loop end to end on a tiny budget, resume = uninterrupted, and errors."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import negenv
+from agents import mixture, registry
+from negenv import rollout
+from negenv.training import league
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_solvers_find_the_equilibria_of_small_games():
+    pennies = np.array([[1.0, -1.0], [-1.0, 1.0]])
+    for solver in league.SOLVERS:
+        p, q = league.solve(pennies, -pennies, solver, alpha=10.0)
+        np.testing.assert_allclose(p, [0.5, 0.5], atol=1e-3)
+        np.testing.assert_allclose(q, [0.5, 0.5], atol=1e-3)
+    # row 1 strictly dominates row 0, and column 0 is the column's best reply to it
+    a = np.array([[0.0, 0.0], [1.0, 2.0]])
+    b = np.array([[0.0, 1.0], [3.0, 1.0]])
+    p, q = league.solve(a, b, "prd", alpha=10.0)
+    np.testing.assert_allclose(p, [0.0, 1.0], atol=1e-2)
+    np.testing.assert_allclose(q, [1.0, 0.0], atol=1e-2)
+    assert league.solve(np.ones((1, 1)), np.ones((1, 1)), "prd", 1.0) == (np.ones(1), np.ones(1))
+
+
+def test_response_gains_are_the_new_strategies_gain_over_the_mixtures():
+    a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    b = np.array([[0.5, 1.0], [1.5, 0.0]])
+    p, q = np.array([0.25, 0.75]), np.array([0.5, 0.5])
+    g = league.response_gains(a, b, p, q, new_row=np.array([2.0, 1.0]), new_col=np.array([1, 0]))
+    # p.A.q = 0.25 * 0.5 + 0.75 * 1 = 0.875; new row against q: 1.5
+    assert g["exploitability/mediator"] == pytest.approx(1.5 - 0.875)
+    # p.B.q = 0.25 * 0.75 + 0.75 * 0.75 = 0.75; new column against p: 0.25
+    assert g["exploitability/parties"] == pytest.approx(0.25 - 0.75)
+    assert g["exploitability/nash_conv"] == pytest.approx(0.625)
+
+
+def test_components_follow_the_weights():
+    w = np.array([0.2, 0.0, 0.5, 0.3])
+    which = mixture.components_of(10_000, w)
+    shares = np.bincount(which, minlength=4) / 10_000
+    np.testing.assert_allclose(shares, w, atol=2e-4)  # low discrepancy, not sampling error
+    # a mediator mixture and a population mixture pair up as independent draws would
+    other = mixture.components_of(10_000, np.array([0.6, 0.4]), "party")
+    joint = np.histogram2d(which, other, bins=[4, 2], range=[[0, 4], [0, 2]])[0] / 10_000
+    np.testing.assert_allclose(joint, np.outer(w, [0.6, 0.4]), atol=2e-3)
+    assert mixture.components_of(7, np.array([0.0, 1.0])).tolist() == [1] * 7
+
+
+def test_a_mixture_plays_each_episode_as_its_component(tmp_path):
+    """Episode b of a mixture is episode b of the component it draws: the same key, the same
+    record (mediator and population mixtures, through the registry's names)."""
+    env = negenv.parallel_env("multilateral_5")
+    sc, n = env.scenario, 64
+    mix_m = tmp_path / "m.mix.json"
+    mixture.write(mix_m, "mediator", ["power_centroid", "split"], [0.4, 0.6])
+    mix_p = tmp_path / "p.mix.json"
+    mixture.write(mix_p, "party", ["threshold", "mixed"], [0.7, 0.3])
+
+    def play(med: str, pop: str):
+        policies = registry.population(pop, env) | {"mediator": registry.mediator(med).build(env)}
+        return rollout.run(sc, policies, n, seed=5)
+
+    which_m = mixture.components_of(n, np.array([0.4, 0.6]))
+    which_p = mixture.components_of(n, np.array([0.7, 0.3]), "party")
+    got = play(str(mix_m), str(mix_p))
+    for i, med in enumerate(["power_centroid", "split"]):
+        for j, pop in enumerate(["threshold", "mixed"]):
+            rows = (which_m == i) & (which_p == j)
+            assert rows.any()
+            want = play(med, pop)
+            np.testing.assert_array_equal(got["utility"][rows], want["utility"][rows])
+            np.testing.assert_array_equal(got["agreed_round"][rows], want["agreed_round"][rows])
+
+
+def test_mixture_files_reject_bad_input(tmp_path):
+    with pytest.raises(ValueError, match=r"weights = .* are invalid"):
+        mixture.write(tmp_path / "x.mix.json", "party", ["threshold", "mixed"], [1.0, -1.0])
+    with pytest.raises(ValueError, match="role = 'judge' is invalid"):
+        mixture.write(tmp_path / "x.mix.json", "judge", ["threshold"], [1.0])
+    assert not (tmp_path / "x.mix.json").exists()
+    mixture.write(tmp_path / "p.mix.json", "party", ["threshold"], [1.0])
+    with pytest.raises(ValueError, match="is a 'party' mixture; a 'mediator' one is needed"):
+        registry.mediator(str(tmp_path / "p.mix.json"))
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        registry.mediator(str(tmp_path / "none.mix.json"))
+    mixture.write(tmp_path / "f.mix.json", "mediator", ["nbs_full", "split"], [0.5, 0.5])
+    with pytest.raises(ValueError, match=r"components \['nbs_full'\] change the scenario"):
+        registry.mediator(str(tmp_path / "f.mix.json"))
+    (tmp_path / "bad.mix.json").write_text("{")
+    with pytest.raises(ValueError, match="is not valid JSON"):
+        registry.population(str(tmp_path / "bad.mix.json"), negenv.parallel_env("rubinstein"))
+
+
+TINY = dict(
+    scenario="multilateral_5",
+    mediators=("power_centroid",),
+    populations=("threshold",),
+    response_steps=256,
+    num_envs=16,
+    eval_episodes=16,
+    response_eval_episodes=8,
+    threads=1,
+)
+
+
+def run_league(tmp_path: Path, name: str, **kw) -> dict:
+    sys.path.insert(0, str(ROOT))
+    import train
+
+    cfg = league.LeagueConfig(**{**TINY, **kw}, run_dir=str(tmp_path), name=name)
+    return league.run(cfg, train.train)
+
+
+def test_the_league_runs_end_to_end_and_resumes_as_uninterrupted(tmp_path):
+    whole = run_league(tmp_path, "whole", iterations=2)
+    root = tmp_path / "whole"
+    assert len(whole["mediators"]) == len(whole["populations"]) == 3
+    a = np.array(whole["A"])
+    assert a.shape == (3, 3) and np.all(np.isfinite(a))
+    for f in ("league.csv", "league.png", "payoff_mediator.csv", "payoff_parties.csv"):
+        assert (root / f).is_file(), f
+    assert list((root / "tb").iterdir())
+    # the tables' first cell is the scripted pair on the held-out episodes
+    want = league.payoff(
+        negenv.load("multilateral_5"),
+        "power_centroid",
+        "threshold",
+        16,
+        league.LeagueConfig.eval_seed,
+    )
+    assert (whole["A"][0][0], whole["B"][0][0]) == pytest.approx(want)
+    # the final mixtures load as a mediator and a population
+    env = negenv.parallel_env("multilateral_5")
+    pol = registry.population(str(root / "parties.mix.json"), env)
+    pol["mediator"] = registry.mediator(str(root / "mediator.mix.json")).build(env)
+    rec = rollout.run(env.scenario, pol, 8, seed=9)
+    assert rec["utility"].shape == (8, 5)
+
+    run_league(tmp_path, "cut", iterations=1)
+    resumed = run_league(tmp_path, "cut", iterations=2, resume=True)
+    for key in ("A", "B", "history", "final"):
+        assert resumed[key] == whole[key], key
+    lines = (tmp_path / "cut" / "league.csv").read_text().splitlines()
+    assert len(lines) == 3  # the header and one line per iteration, none twice
+
+
+def test_the_league_rejects_bad_configs(tmp_path):
+    cases = [
+        (dict(iterations=0), "iterations = 0 is invalid"),
+        (dict(solver="nash"), "solver = 'nash' is invalid"),
+        (dict(scenario="rubinstein"), "needs a mediated scenario"),
+        (dict(mediators=()), "at least one mediator"),
+        (dict(eval_seed=1_000_003), "eval_seed = 1000003 is invalid"),
+        (dict(name="a/b"), "name = 'a/b' is invalid"),
+    ]
+    for kw, msg in cases:
+        with pytest.raises(ValueError, match=msg):
+            league.LeagueConfig(**kw).validate()
+    with pytest.raises(FileNotFoundError, match="has no league.json"):
+        run_league(tmp_path, "never", iterations=1, resume=True)
+    with pytest.raises(FileNotFoundError, match="league member 'missing.pt' does not exist"):
+        run_league(tmp_path, "m", iterations=1, mediators=("missing.pt",))
+    with pytest.raises(ValueError, match="unknown population 'nobody'"):
+        run_league(tmp_path, "p", iterations=1, populations=("nobody",))
+    with pytest.raises(ValueError, match="'nbs_full' changes the scenario"):
+        run_league(tmp_path, "f", iterations=1, mediators=("nbs_full",))
+    assert not any(tmp_path.iterdir())  # nothing half-written
+
+
+def test_train_py_league_flag_and_a_config_that_differs_on_resume(tmp_path):
+    sys.path.insert(0, str(ROOT))
+    import train
+
+    args = [
+        "--league",
+        "--iterations",
+        "1",
+        "--mediators",
+        "power_centroid",
+        "--populations",
+        "threshold",
+        "--response-steps",
+        "256",
+        "--num-envs",
+        "16",
+        "--eval-episodes",
+        "8",
+        "--response-eval-episodes",
+        "8",
+        "--threads",
+        "1",
+        "--run-dir",
+        str(tmp_path),
+        "--name",
+        "cli",
+    ]
+    root = train.main(args)
+    state = json.loads((root / "league.json").read_text())
+    assert len(state["history"]) == 1 and "final" in state
+    with pytest.raises(ValueError, match=r"differs in \['eval_episodes'\]"):
+        train.main(
+            args[:-4]
+            + ["--eval-episodes", "9", "--run-dir", str(tmp_path), "--name", "cli", "--resume"]
+        )
