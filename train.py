@@ -5,7 +5,7 @@
     python train.py --learn parties --mediator guarantees_monitoring
     python train.py --backend sb3 --num-envs 8        # MaskablePPO on the gymnasium view
     python train.py --name my-run --resume            # continue runs/my-run from last.pt
-    python train.py --league --iterations 3           # PSRO over both roles (docs/league.md)
+    python train.py --league --iterations 3           # PSRO over both roles (README: the league)
 
 Reads top to bottom: config, seeding, env and background agents, models, the learning loop
 (rollouts, PPO updates, evaluation on unseen episodes, checkpoints), and the final report:

@@ -12,8 +12,9 @@ a mediator, the rows ``e * N ... e * N + N - 1`` of a population over N seats, a
 mediators and sqrt(2) - 1 for populations: a low-discrepancy (Kronecker) sequence, so any run
 of slots holds each component in its share to within a slot or two, with no random stream to
 seed, and since 1, c_mediator and c_population are independent over the rationals the pairs
-of a mediator mixture and a population mixture cover the product of their weights too. The PettingZoo backend plays one episode at a
-time, each as slot 0; score mixtures on the batched backend (the default everywhere).
+of a mediator mixture and a population mixture cover the product of their weights too. The
+PettingZoo backend plays one episode at a time, each as slot 0; score mixtures on the batched
+backend (the default everywhere).
 """
 
 from __future__ import annotations
