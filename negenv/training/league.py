@@ -389,12 +389,13 @@ class _Log:
         fig, axes = plt.subplots(1, 3, figsize=(13, 3.8), width_ratios=(1.2, 1, 1))
         its = [e["iteration"] for e in self.history]
         ax = axes[0]
-        for key, label in (
-            ("mediator", "mediator's mixture"),
-            ("parties", "parties' mixture"),
-            ("nash_conv", "NashConv"),
+        for key, label, style in (
+            ("mediator", "mediator's mixture", "o-"),
+            ("parties", "parties' mixture", "o-"),
+            ("nash_conv", "NashConv (positive parts)", "s--"),
         ):
-            ax.plot(its, [e[f"exploitability/{key}"] for e in self.history], "o-", label=label)
+            ys = [e[f"exploitability/{key}"] for e in self.history]
+            ax.plot(its, ys, style, label=label, mfc="none" if key == "nash_conv" else None)
         ax.axhline(0, color="k", lw=0.6)
         ax.set(
             xlabel="iteration",
