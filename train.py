@@ -187,9 +187,10 @@ def fairness_durability(rec: dict[str, np.ndarray], sc) -> dict[str, float]:
 
 # ------------------------------------------------------------------------------ 4. main
 def main(argv: list[str] | None = None) -> Path:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["--league"]:
-        return league(argv[1:])
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if "--league" in argv:
+        argv.remove("--league")
+        return league(argv)
     return train(parse(argv))
 
 
@@ -201,7 +202,7 @@ def league(argv: list[str]) -> Path:
     from negenv.training import league as league_mod
 
     cfg = tyro.cli(league_mod.LeagueConfig, args=argv, description=league_mod.__doc__)
-    state = league_mod.run(cfg.validate(), train)
+    state = league_mod.run(cfg, train)  # validates cfg
     root = Path(cfg.run_dir) / cfg.name
     print(league_mod.summary(state))
     print(f"league written to {root}/")

@@ -169,7 +169,7 @@ def test_the_league_rejects_bad_configs(tmp_path):
             league.LeagueConfig(**kw).validate()
     with pytest.raises(FileNotFoundError, match="has no league.json"):
         run_league(tmp_path, "never", iterations=1, resume=True)
-    with pytest.raises(FileNotFoundError, match="league member 'missing.pt' does not exist"):
+    with pytest.raises(FileNotFoundError, match="checkpoint 'missing.pt' does not exist"):
         run_league(tmp_path, "m", iterations=1, mediators=("missing.pt",))
     with pytest.raises(ValueError, match="unknown population 'nobody'"):
         run_league(tmp_path, "p", iterations=1, populations=("nobody",))
@@ -183,9 +183,9 @@ def test_train_py_league_flag_and_a_config_that_differs_on_resume(tmp_path):
     import train
 
     args = [
-        "--league",
         "--iterations",
         "1",
+        "--league",  # anywhere among the flags
         "--mediators",
         "power_centroid",
         "--populations",

@@ -111,7 +111,10 @@ class LeagueConfig:
         if not self.populations:
             raise bad("populations", "at least one party population to start from")
         train_seeds = {TrainConfig.eval_seed, TrainConfig.test_seed}
-        if self.eval_seed in train_seeds or self.seed <= self.eval_seed < self.seed + 10_000:
+        if (
+            self.eval_seed in train_seeds
+            or self.seed <= self.eval_seed < self.seed + self.iterations
+        ):
             raise bad("eval_seed", "must differ from the responses' training and eval seeds")
         if not self.name or Path(self.name).name != self.name or self.name in (".", ".."):
             raise bad("name", "a plain folder name (no path separators)")
@@ -172,7 +175,7 @@ def payoff(sc, mediator: str, population: str, episodes: int, seed: int) -> tupl
 # ------------------------------------------------------------------------------ the loop
 def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, Any]:
     """The league of ``cfg``; ``train(TrainConfig) -> run folder`` trains one response
-    (``train.py``'s ``run``). Returns the final state (also in ``league.json``)."""
+    (``train.py``'s ``train``). Returns the final state (also in ``league.json``)."""
     from negenv.scenario import load
 
     cfg.validate()
@@ -251,9 +254,7 @@ def _check_members(sc, cfg: LeagueConfig) -> None:
     from agents import registry
 
     shell = negenv.parallel_env(sc)
-    for name in cfg.mediators:
-        if name.endswith(".pt") and not Path(name).is_file():
-            raise FileNotFoundError(f"league member {name!r} does not exist")
+    for name in cfg.mediators:  # a missing or unknown member fails in the registry
         spec = registry.mediator(name)
         if spec.overrides:
             raise ValueError(
@@ -262,20 +263,18 @@ def _check_members(sc, cfg: LeagueConfig) -> None:
             )
         spec.build(shell)
     for name in cfg.populations:
-        if name.endswith(".pt") and not Path(name).is_file():
-            raise FileNotFoundError(f"league member {name!r} does not exist")
         registry.population(name, shell)
 
 
 def _open(cfg: LeagueConfig, root: Path) -> dict[str, Any]:
     """The saved state with ``resume`` (checked against the config), else a fresh one."""
     saved = root / "league.json"
+    mine = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     if cfg.resume:
         if not saved.is_file():
             raise FileNotFoundError(f"cannot resume {str(root)!r}: it has no league.json")
         state = json.loads(saved.read_text())
         free = {"iterations", "resume", "overwrite", "progress", "threads"}
-        mine = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
         differ = [k for k in mine if k not in free and state["config"].get(k) != mine[k]]
         if differ:
             raise ValueError(f"cannot resume {str(root)!r}: the config differs in {differ}")
@@ -289,9 +288,8 @@ def _open(cfg: LeagueConfig, root: Path) -> dict[str, Any]:
             )
         shutil.rmtree(root)
     root.mkdir(parents=True, exist_ok=True)
-    config = {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(cfg).items()}
     return {
-        "config": config,
+        "config": mine,
         "mediators": list(cfg.mediators),
         "populations": list(cfg.populations),
         "A": [],
