@@ -54,7 +54,8 @@ def _masked_choice(mask: Array, action: Array, offsets: np.ndarray) -> Array:
     """(B, M) whether any component of M agents' actions (B, M, C) picks a masked option."""
     xp = namespace(mask)
     idx = action + xp.asarray(offsets, device=mask.device)
-    return ~xp.all(xp.take_along_axis(mask, idx, axis=-1) == 1, axis=-1)
+    # a min over the few components is several times cheaper than all(... == 1) in torch
+    return xp.min(xp.take_along_axis(mask, idx, axis=-1), axis=-1) == 0
 
 
 def _unit(xp: Any, x: Array) -> Array:
@@ -156,7 +157,7 @@ class ActionCodec:
             & (xp.arange(self.sc.n_parties, device=s.phase.device) == s.proposer[:, None]),
             code.dtype,
         )
-        return party_t[party_code], med_t[xp.astype(~neg, code.dtype)]
+        return xp.take(party_t, party_code), xp.take(med_t, xp.astype(~neg, code.dtype))
 
     def illegal(self, party: Array, mediator: Array | None, masks: tuple[Array, Array]) -> Array:
         """(B, N+1) flags: an agent chose a masked option (discrete mode; never in Box mode)."""

@@ -69,12 +69,18 @@ def static_features(sc: Scenario, lay: Layout, s: State) -> tuple[Array, Array]:
 
 
 def observations(
-    sc: Scenario, lay: Layout, s: State, static: tuple[Array, Array] | None = None
+    sc: Scenario,
+    lay: Layout,
+    s: State,
+    static: tuple[Array, Array] | None = None,
+    out: Any = None,
 ) -> tuple[Array, Array | None]:
     """Party observations (B, N, D) and the mediator's (B, D'), or None without a mediator.
 
     Slices are ``Layout.party_obs`` and ``Layout.mediator_obs``; ``static`` is
-    :func:`static_features` of the same episode (computed here when not given).
+    :func:`static_features` of the same episode (computed here when not given). ``out``, a
+    function ``(name, shape, dtype) -> tensor``, gives the tensors to write them into (torch
+    only: the batched env's recycled buffers).
     """
     xp = namespace(s.trust)
     b, n, k = s.ideal.shape
@@ -91,13 +97,21 @@ def observations(
     context = _context(sc, s) if lay.context else None
     if context is not None:
         parts.append(xp.broadcast_to(context[:, None, :], (b, n, CONTEXT_SIZE)))
-    party = xp.concat(parts, axis=2)
+    party = _concat(xp, parts, 2, out, "party")
     if not lay.mediated:
         return party, None
     med = [public, xp.reshape(s.demands, (b, n * k)), mediator_static]
     if context is not None:
         med.append(context)
-    return party, xp.concat(med, axis=1)
+    return party, _concat(xp, med, 1, out, "mediator")
+
+
+def _concat(xp: Any, parts: list[Array], axis: int, out: Any, name: str) -> Array:
+    if out is None:
+        return xp.concat(parts, axis=axis)
+    shape = list(parts[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in parts)
+    return xp.concat(parts, axis=axis, out=out(name, tuple(shape), parts[0].dtype))
 
 
 def _clip(x: Array) -> Array:

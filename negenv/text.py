@@ -274,8 +274,7 @@ class TextView:
             )
             if sc.mediated and med.private_channels:
                 lines.append(
-                    "- Demand signals go to the mediator only: you see your own, the others "
-                    "show 0."
+                    "- Demand signals go to the mediator only: you see your own, the others show 0."
                 )
         defaults = (
             "reject, comply, keep your coalition, hold every demand"

@@ -18,6 +18,7 @@ import torch
 
 from negenv import core, observe, rng
 from negenv.actions import ActionCodec, check_illegal_mode, illegal_message
+from negenv.buffers import Recycler
 from negenv.layout import Layout, Phase
 from negenv.outcome import outcome_batch
 from negenv.randomness import draw_noise, sample_types
@@ -106,6 +107,8 @@ class VectorNegotiationEnv:
         if not isinstance(compile, (bool, dict)):
             raise ValueError(f"compile = {compile!r} is invalid: a bool or a dict of options")
         self._advance_fn = self._advance
+        # observations written into recycled tensors: fresh ones cost page faults on CPU
+        self._out = Recycler().empty if self.device.type == "cpu" and compile is False else None
         if compile is not False:
             options = {"dynamic": False, **(compile if isinstance(compile, dict) else {})}
             self._advance_fn = torch.compile(self._advance, **options)
@@ -275,7 +278,7 @@ class VectorNegotiationEnv:
             med_r,
             illegal,
             masks,
-            observe.observations(self.scenario, self.layout, s, static),
+            observe.observations(self.scenario, self.layout, s, static, self._buffer),
         )
 
     def _check(self, actions: TensorDict) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -314,6 +317,10 @@ class VectorNegotiationEnv:
 
     def _observations(self, s: core.State, static: tuple, masks: tuple) -> TensorDict:
         return self._pack(observe.observations(self.scenario, self.layout, s, static), masks)
+
+    def _buffer(self, name: str, shape: tuple[int, ...], dtype: torch.dtype):
+        """Where the step writes an observation: None for a fresh tensor."""
+        return None if self._out is None else self._out(name, shape, dtype, self.device)
 
     @staticmethod
     def _pack(views: tuple, masks: tuple) -> TensorDict:
