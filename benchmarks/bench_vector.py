@@ -1,15 +1,18 @@
-"""Batched env throughput: agent-steps/s by num_envs, beside the PettingZoo API and a
-reference batched step, measured in the same run; plus bytes of state per environment.
+"""Batched env throughput: agent-steps/s by num_envs, beside the memory-traffic floor of the
+same step and the PettingZoo API, measured in the same run.
 
     python benchmarks/bench_vector.py [--device cpu] [--threads 2] [--sizes 1 256 4096 16384]
         [--breakdown] [--compile]
 
-The reference is a bandwidth-bound toy negotiation step over the same shapes: batched
-offers, weighted L1 utilities, threshold acceptance, masked auto-reset. Actions are random
-and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
+The floor is what a step must move at the least, done as plain tensor copies of the same
+sizes: every state tensor read and written once, and the observations and action masks
+written once. ``bytes/agent-step`` is that traffic per agent-step, and ``x floor`` the step's
+time over the floor's. On a GPU the run also measures the device's copy bandwidth and prints
+the roofline (bandwidth / bytes per agent-step) and the step's fraction of it. Actions are
+random and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
 ``--breakdown`` also times the parts of one step at the largest size (milliseconds), beside the
-reference step, and the bytes of observation each writes. ``--compile`` measures the env
-built with ``compile=True`` (its compile time is spent before the timed steps).
+floor. ``--compile`` measures the env built with ``compile=True`` (its compile time is spent
+before the timed steps).
 """
 
 from __future__ import annotations
@@ -32,30 +35,21 @@ bench_pettingzoo = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(bench_pettingzoo)
 
 
-class ReferenceStep:
-    """A toy batched negotiation: N agents, K issues, B envs, float32 on ``device``."""
+class Floor:
+    """The least memory traffic of a step of ``venv``, as plain copies: each state tensor
+    read and written once, each observation and mask tensor written once."""
 
-    def __init__(self, b: int, n: int, k: int, device: torch.device, horizon: int = 20):
-        g = torch.Generator(device="cpu").manual_seed(0)
-        self.x = torch.full((b, k), 0.5, device=device)
-        self.y = torch.rand((b, n, k), generator=g).to(device)
-        w = torch.rand((b, n, k), generator=g).to(device)
-        self.w = w / w.sum(-1, keepdim=True)
-        self.thr = (0.6 + 0.2 * torch.rand((b, n), generator=g)).to(device)
-        self.t = torch.zeros(b, dtype=torch.int64, device=device)
-        self.horizon = horizon
+    def __init__(self, venv: VectorNegotiationEnv, obs: dict):
+        state = list(venv.state.__dict__.values())
+        outputs = [t for role in obs.values() for t in role.values()]
+        self.pairs = [(t.clone(), t.clone()) for t in state + outputs]
+        state_bytes = sum(t.element_size() * t.numel() for t in state)
+        out_bytes = sum(t.element_size() * t.numel() for t in outputs)
+        self.bytes = 2 * state_bytes + out_bytes
 
-    def step(self, moves: torch.Tensor):
-        self.x = (self.x + 0.05 * (moves.float() - 1).mean(1)).clamp(0, 1)
-        u = 1 - (self.w * (self.x[:, None] - self.y).abs()).sum(-1)
-        accept = (u >= self.thr).all(1)
-        reward = torch.where(accept[:, None], u, torch.zeros_like(u))
-        self.t = self.t + 1
-        done = accept | (self.t >= self.horizon)
-        self.x = torch.where(done[:, None], torch.full_like(self.x, 0.5), self.x)
-        self.t = torch.where(done, torch.zeros_like(self.t), self.t)
-        obs = torch.cat([self.x[:, None].expand_as(self.y), u[..., None]], -1)
-        return obs, reward, done
+    def step(self) -> None:
+        for dst, src in self.pairs:
+            dst.copy_(src)
 
 
 def sync(device: torch.device) -> None:
@@ -91,6 +85,20 @@ def accepting(venv: VectorNegotiationEnv, obs: dict, gen: torch.Generator) -> di
 POLICIES = {"random": masked, "accepting": accepting}
 
 
+def timed(f, device: torch.device, seconds: float, prepare=None) -> tuple[int, float]:
+    """Calls of ``f`` (after ``prepare``, untimed) for about ``seconds``: (calls, seconds in f)."""
+    calls, spent, wall = 0, 0.0, time.perf_counter()
+    while time.perf_counter() - wall < seconds or calls < 3:
+        arg = prepare() if prepare is not None else None
+        sync(device)
+        t0 = time.perf_counter()
+        f(arg)
+        sync(device)
+        spent += time.perf_counter() - t0
+        calls += 1
+    return calls, spent
+
+
 def measure_vector(
     name: str,
     b: int,
@@ -98,46 +106,45 @@ def measure_vector(
     seconds: float,
     compile: bool = False,
     policy: str = "random",
-) -> tuple[float, int]:
+) -> dict:
+    """Agent-steps/s of the env and of its floor, bytes per agent-step and per env."""
     if compile:
         torch._dynamo.reset()  # a fresh compile per size: torch caps recompiles per function
     venv = VectorNegotiationEnv(
         name, num_envs=b, device=device, check_actions=False, compile=compile
     )
-    obs = venv.reset(seed=0)
+    box = [venv.reset(seed=0)]
     gen = torch.Generator(device=device).manual_seed(0)
     act = POLICIES[policy]
     for _ in range(3):  # warm-up: compiles on the first step when asked
-        obs, *_ = venv.step(act(venv, obs, gen))
+        box[0], *_ = venv.step(act(venv, box[0], gen))
     agents = venv.layout.n + (1 if venv.scenario.mediated else 0)
-    steps, timed, wall = 0, 0.0, time.perf_counter()
-    while time.perf_counter() - wall < seconds or steps < 3:
-        acts = act(venv, obs, gen)
-        sync(device)
-        t0 = time.perf_counter()
-        obs, *_ = venv.step(acts)
-        sync(device)
-        timed += time.perf_counter() - t0
-        steps += 1
-    return steps * b * agents / timed, venv.state_bytes()
+
+    def step(acts):
+        box[0] = None  # let the observations go, as a training loop does once it stored them
+        box[0], *_ = venv.step(acts)
+
+    steps, spent = timed(step, device, seconds, lambda: act(venv, box[0], gen))
+    floor = Floor(venv, box[0])
+    floor_steps, floor_spent = timed(lambda _: floor.step(), device, seconds)
+    return {
+        "rate": steps * b * agents / spent,
+        "floor": floor_steps * b * agents / floor_spent,
+        "bytes": floor.bytes / (b * agents),
+        "env_bytes": venv.state_bytes(),
+    }
 
 
-def measure_reference(b: int, n: int, k: int, device: torch.device, seconds: float) -> float:
-    ref = ReferenceStep(b, n, k, device)
-    steps, timed, wall = 0, 0.0, time.perf_counter()
-    while time.perf_counter() - wall < seconds or steps < 3:
-        moves = torch.randint(0, 3, (b, n, k), device=device)
-        sync(device)
-        t0 = time.perf_counter()
-        ref.step(moves)
-        sync(device)
-        timed += time.perf_counter() - t0
-        steps += 1
-    return steps * b * n / timed
+def copy_bandwidth(device: torch.device, mib: int = 1024) -> float:
+    """Bytes/s of a device-to-device copy (read + write counted)."""
+    src = torch.empty(mib << 18, dtype=torch.float32, device=device)
+    dst = torch.empty_like(src)
+    calls, spent = timed(lambda _: dst.copy_(src), device, 1.0)
+    return calls * 2 * src.numel() * 4 / spent
 
 
 def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> None:
-    """Milliseconds per part of a step, and observation bytes, beside the reference step."""
+    """Milliseconds per part of a step, and observation bytes, beside the floor."""
     from negenv import core, observe
     from negenv.randomness import draw_noise
 
@@ -175,19 +182,19 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
         "draw noise": lambda: draw_noise(s.key, s.clock, lay.n, venv.dtype),
         "rules (step_state)": lambda: core.step_state(sc, s, decoded, noise),
         "action masks": lambda: venv._masks_of(s),
-        "observations": lambda: observe.observations(sc, lay, s, venv._static),
+        "observations": lambda: observe.observations(sc, lay, s, venv._static, venv._buffer),
         "auto-reset of 1%": reset_some,
     }
-    ref = ReferenceStep(b, lay.n + (1 if sc.mediated else 0), sc.n_issues, device)
-    moves = torch.randint(0, 3, (b, ref.y.shape[1], sc.n_issues), device=device)
+    floor = Floor(venv, obs)
     print(f"\n{name}, num_envs {b}: milliseconds per step")
     for label, f in parts.items():
         print(f"  {label:<24}{ms(f):8.2f}")
-    print(f"  {'reference step (whole)':<24}{ms(lambda: ref.step(moves)):8.2f}")
+    print(f"  {'floor (whole step)':<24}{ms(floor.step):8.2f}")
     size = sum(t.element_size() * t.numel() for role in obs.values() for t in role.values())
+    state = sum(t.element_size() * t.numel() for t in s.__dict__.values())
     print(
-        f"  observations and masks written per step: {size / 2**20:.1f} MiB "
-        f"(reference: {b * ref.y.shape[1] * (sc.n_issues + 1) * 4 / 2**20:.1f} MiB)"
+        f"  state {state / 2**20:.1f} MiB (read and written), observations and masks "
+        f"{size / 2**20:.1f} MiB (written): {floor.bytes / 2**20:.1f} MiB per step"
     )
 
 
@@ -213,19 +220,26 @@ def main() -> None:
         f"torch {torch.__version__}, device {device}, {torch.get_num_threads()} threads, "
         f"{'compiled' if args.compile else 'eager'} step"
     )
-    for name in args.scenarios:
-        sc = negenv.load(name)
-        pz = bench_pettingzoo.measure(lambda n=name: negenv.parallel_env(n), args.seconds)
-        agents = sc.n_parties + (1 if sc.mediated else 0)
-        print(f"\n{name}: PettingZoo API {pz:,.0f} agent-steps/s")
+    bandwidth = copy_bandwidth(device) if device.type == "cuda" else None
+    if bandwidth:
         print(
-            f"{'num_envs':>9}{'agent-steps/s':>15}{'/ reference':>13}{'/ PettingZoo':>14}"
-            f"{'bytes/env':>11}"
+            f"{torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}: "
+            f"copy bandwidth {bandwidth / 1e9:,.0f} GB/s (read + write)"
         )
+    for name in args.scenarios:
+        pz = bench_pettingzoo.measure(lambda n=name: negenv.parallel_env(n), args.seconds)
+        print(f"\n{name}: PettingZoo API {pz:,.0f} agent-steps/s")
+        head = f"{'num_envs':>9}{'agent-steps/s':>15}{'bytes/ag-step':>15}{'floor':>15}"
+        head += f"{'x floor':>9}{'/ PettingZoo':>14}{'bytes/env':>11}"
+        print(head + (f"{'roofline':>15}{'fraction':>10}" if bandwidth else ""))
         for b in args.sizes:
-            rate, nbytes = measure_vector(name, b, device, args.seconds, args.compile, args.policy)
-            ref = measure_reference(b, agents, sc.n_issues, device, args.seconds)
-            print(f"{b:>9}{rate:>15,.0f}{rate / ref:>13.2f}{rate / pz:>14.1f}{nbytes:>11}")
+            m = measure_vector(name, b, device, args.seconds, args.compile, args.policy)
+            line = f"{b:>9}{m['rate']:>15,.0f}{m['bytes']:>15.0f}{m['floor']:>15,.0f}"
+            line += f"{m['floor'] / m['rate']:>9.1f}{m['rate'] / pz:>14.1f}{m['env_bytes']:>11}"
+            if bandwidth:
+                roof = bandwidth / m["bytes"]
+                line += f"{roof:>15,.0f}{m['rate'] / roof:>10.3f}"
+            print(line)
         if args.breakdown:
             breakdown(name, max(args.sizes), device)
 

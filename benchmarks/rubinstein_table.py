@@ -23,8 +23,10 @@ def main(runs: list[str]) -> None:
         share = rep["agreement_text"][0] if rep["agreement_text"] else float("nan")
         rnd = rep["agreed_round"] if rep["agreed_round"] is not None else float("nan")
         agree = rep["agreement"]
-        print(f"| {delta} | {1 / (1 + delta):.3f} | {share:.3f} | {rnd:.2f} | "
-              f"{agree[0]:.3f} [{agree[1]:.3f}, {agree[2]:.3f}] |")
+        print(
+            f"| {delta} | {1 / (1 + delta):.3f} | {share:.3f} | {rnd:.2f} | "
+            f"{agree[0]:.3f} [{agree[1]:.3f}, {agree[2]:.3f}] |"
+        )
 
 
 if __name__ == "__main__":

@@ -52,8 +52,10 @@ def main() -> None:
     args = parser.parse_args()
     torch.set_num_threads(1)
     names = args.scenarios or [n for n in negenv.builtin_names() if negenv.load(n).mediated]
-    print(f"mediator reward change from stalling under a step cap ({args.mediator}, "
-          f"threshold parties, {args.episodes} paired episodes)\n")
+    print(
+        f"mediator reward change from stalling under a step cap ({args.mediator}, "
+        f"threshold parties, {args.episodes} paired episodes)\n"
+    )
     for name in names:
         print(f"## {name}")
         print("\n".join(stall_table(name, args.mediator, args.episodes, args.seed)) + "\n")

@@ -15,7 +15,7 @@ from typing import Any
 
 from negenv.backend import namespace
 from negenv.core import State, utility, worth
-from negenv.layout import CONTEXT_SIZE, Layout, Phase
+from negenv.layout import Layout, Phase
 from negenv.scenario import Scenario
 
 Array = Any
@@ -86,32 +86,51 @@ def observations(
     b, n, k = s.ideal.shape
     party_static, mediator_static = static if static is not None else static_features(sc, lay, s)
     public = xp.concat(_public(sc, lay, s), axis=1)
-    demands = s.demands[:, None, :, :]  # (B, 1, N, K): row i of party i's view
-    if lay.mediated and sc.mediator.private_channels:
-        demands = demands * party_static[:, :, :n, None]  # one-hot self: own row only
-    demands = xp.reshape(xp.broadcast_to(demands, (b, n, n, k)), (b, n, n * k))
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
     own = _clip(xp.stack([s.power, s.batna, worth(sc, u, s.batna, s.round)], axis=2))
-    parts = [party_static, own, xp.broadcast_to(public[:, None, :], (b, n, public.shape[1]))]
-    parts.append(demands)
+    # party i's view of the demand signals: every row, or its own row only (one-hot self)
+    private = lay.mediated and sc.mediator.private_channels
+    demands = None if private else xp.reshape(s.demands, (b, 1, n * k))
+    parts = [party_static, own, public[:, None, :], demands]
     context = _context(sc, s) if lay.context else None
     if context is not None:
-        parts.append(xp.broadcast_to(context[:, None, :], (b, n, CONTEXT_SIZE)))
-    party = _concat(xp, parts, 2, out, "party")
+        parts.append(context[:, None, :])
+    width = sum(n * k if p is None else p.shape[-1] for p in parts)
+    buffer = out("party", (b, n, width), public.dtype) if out is not None else None
+    if buffer is not None:
+        party = _write(parts, s.demands, buffer)
+    else:
+        if private:
+            eye = party_static[:, :, :n]
+            parts[3] = xp.reshape(s.demands[:, None, :, :] * eye[..., None], (b, n, n * k))
+        party = xp.concat([xp.broadcast_to(p, (b, n, p.shape[-1])) for p in parts], axis=2)
     if not lay.mediated:
         return party, None
     med = [public, xp.reshape(s.demands, (b, n * k)), mediator_static]
     if context is not None:
         med.append(context)
-    return party, _concat(xp, med, 1, out, "mediator")
+    shape = (b, sum(m.shape[1] for m in med))
+    buffer = out("mediator", shape, public.dtype) if out is not None else None
+    return party, xp.concat(med, axis=1, out=buffer) if buffer is not None else xp.concat(med, 1)
 
 
-def _concat(xp: Any, parts: list[Array], axis: int, out: Any, name: str) -> Array:
-    if out is None:
-        return xp.concat(parts, axis=axis)
-    shape = list(parts[0].shape)
-    shape[axis] = sum(p.shape[axis] for p in parts)
-    return xp.concat(parts, axis=axis, out=out(name, tuple(shape), parts[0].dtype))
+def _write(parts: list[Array | None], demands: Array, out: Array) -> Array:
+    """The party observations written part by part into ``out`` (torch): a slice copy per
+    part broadcasts the shared ones without building (B, N, ...) copies first. ``None``
+    stands for the private-channel demand block: zeros but for each party's own row."""
+    b, n, k = demands.shape
+    start = 0
+    for part in parts:
+        width = n * k if part is None else part.shape[-1]
+        block = out[..., start : start + width]
+        if part is None:
+            rows = block.unflatten(-1, (n, k))  # (B, N viewer, N row, K)
+            rows.zero_()
+            rows.diagonal(dim1=1, dim2=2).copy_(demands.transpose(1, 2))
+        else:
+            block.copy_(part)
+        start += width
+    return out
 
 
 def _clip(x: Array) -> Array:

@@ -162,7 +162,7 @@ class VectorNegotiationEnv:
         if not idx.numel():
             return obs if obs is not None else self._observe()
         self._episodes = self._episodes + mask.to(torch.int64)
-        fresh = self._fresh(idx, self._episodes[idx])
+        fresh = self._fresh(idx, self._episodes.index_select(0, idx))
         fresh_static = observe.static_features(self.scenario, self.layout, fresh)
 
         def merge(old, new):
@@ -228,12 +228,14 @@ class VectorNegotiationEnv:
         done = terminated | truncated
         if bool(done.any()):
             idx = torch.nonzero(done).squeeze(1)
-            ended = core.State(**{k: v[idx] for k, v in self.state.__dict__.items()})
+            # index_select: several times faster than advanced indexing on CPU
+            rows = self.state.__dict__.items()
+            ended = core.State(**{k: v.index_select(0, idx) for k, v in rows})
             info["outcome"] = outcome_batch(self.scenario, ended, truncated[idx])
             info["outcome"]["slot"] = idx.cpu().numpy()
             info["done"] = done
             info["final_observation"] = {
-                role: {key: value[idx] for key, value in parts.items()}
+                role: {key: value.index_select(0, idx) for key, value in parts.items()}
                 for role, parts in obs.items()
             }
             if self.autoreset:
