@@ -1,32 +1,53 @@
-"""The Rubinstein table: learned first-proposer share against 1 / (1 + delta), from the
-``party_report.json`` of ``train.py --config configs/train/rubinstein.yaml`` runs.
+"""The Rubinstein table: learned first-proposer share beside the exact subgame-perfect share
+of the grid game and 1 / (1 + delta), with the responder's acceptance threshold, its
+continuation value and the exact NashConv of the learned profile (negenv.alternating), from
+``train.py --config configs/train/rubinstein.yaml`` runs.
 
     python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 ...
+
+The learned policy plays both seats by its most likely legal option, as the evaluators play
+it. The two SPE shares are the grid game's two equilibria (an indifferent responder accepts,
+or rejects).
 """
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import yaml
 
+from agents import registry
+from negenv.alternating import analyse, grid_spe
+from negenv.training.config import from_dict
+
+
+def row(run: Path) -> str:
+    cfg = from_dict(yaml.safe_load((run / "config.yaml").read_text()))
+    sc = cfg.load_scenario()
+    import negenv
+
+    shell = negenv.parallel_env(sc)
+    seats = registry.population(str(run / "best.pt"), shell)
+    out = analyse(sc, [seats[p] for p in shell.parties])
+    top = sc.proposal_levels - 1
+    spe = [grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds, tie)[1] / top for tie in (1, 0)]
+    method = f"subgames {cfg.subgames}" if cfg.subgames else "plain PPO"
+    return (
+        f"| {sc.discount} | {method} | {out.first_share:.3f} | {spe[0]:.2f} / {spe[1]:.2f} | "
+        f"{1 / (1 + sc.discount):.3f} | {out.agreed_round} | {out.threshold:.3f} | "
+        f"{out.continuation:.3f} | {out.gains[0]:.4f} / {out.gains[1]:.4f} | {out.nash_conv:.4f} |"
+    )
+
 
 def main(runs: list[str]) -> None:
-    print("| delta | 1/(1+delta) | learned first-proposer share | agreed round | agreement |")
-    print("|---|---|---|---|---|")
-    for run in map(Path, runs):
-        cfg = yaml.safe_load((run / "config.yaml").read_text())
-        delta = float(dict(o.split("=") for o in cfg["scenario_overrides"])["discount"])
-        rep = json.loads((run / "party_report.json").read_text())["learned"]
-        share = rep["agreement_text"][0] if rep["agreement_text"] else float("nan")
-        rnd = rep["agreed_round"] if rep["agreed_round"] is not None else float("nan")
-        agree = rep["agreement"]
-        print(
-            f"| {delta} | {1 / (1 + delta):.3f} | {share:.3f} | {rnd:.2f} | "
-            f"{agree[0]:.3f} [{agree[1]:.3f}, {agree[2]:.3f}] |"
-        )
+    print(
+        "| delta | method | learned first-proposer share | SPE share (grid) | 1/(1+delta) | "
+        "agreed round | responder threshold | its continuation | gains (0 / 1) | NashConv |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for run in runs:
+        print(row(Path(run)))
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ import numpy as np
 
 import negenv
 from agents import ThresholdParty
+from negenv.alternating import grid_spe  # noqa: F401  (re-exported for the tests)
 from negenv.batch_solutions import Types
 
 SCENARIOS = negenv.builtin_names()
@@ -39,26 +40,6 @@ def worth_of(sc, rec):
     u = Types(*(rec[f] for f in fields), sc.burden_issue).utility(rec["agreement"])
     t = np.maximum(rec["agreed_round"], 0)[:, None]
     return rec["batna"] + sc.discount**t * (u - rec["batna"])
-
-
-def grid_spe(delta: float, levels: int, horizon: int, tie_accept: bool = True) -> np.ndarray:
-    """The subgame-perfect equilibrium of the env's alternating-offers game, by backward
-    induction on its grid: ``a[t]`` is the share (in grid levels) that the poster of the text
-    voted in round t asks for, t = 1 … T-1 (a text posted in round t-1 is voted in round t and
-    pays ``delta**t`` times the shares; the text posted in round T-1 is never voted; BATNAs 0).
-    ``tie_accept``: whether a responder indifferent between accepting and rejecting accepts
-    (the two tie-breaks give the two equilibria of the grid game)."""
-    top = levels - 1
-    a = np.zeros(horizon + 1, dtype=np.int64)
-    for t in range(horizon - 1, 0, -1):
-        # the responder's value of rejecting, in units of delta**t: it posts the next text
-        rest = 0.0 if t == horizon - 1 else delta * a[t + 1] / top
-        keep = 1 - np.arange(levels) / top
-        ok = keep >= rest - 1e-12 if tie_accept else keep > rest + 1e-12
-        a[t] = np.flatnonzero(ok).max()
-        # the poster prefers this agreement to posting a text that fails (and responding next)
-        assert t == horizon - 1 or a[t] / top >= delta * (1 - a[t + 1] / top)
-    return a
 
 
 class GridSPE(ThresholdParty):

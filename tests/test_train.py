@@ -208,6 +208,12 @@ def test_unknown_config_key_names_it(tmp_path):
         (["--scenario", "unmediated_5"], "has no mediator"),
         (["--total-steps", "0"], "total_steps = 0 is invalid"),
         (["--name", "../elsewhere"], "name = '../elsewhere' is invalid"),
+        (["--subgames", "5"], "subgames = 5 is invalid: needs learn='parties'"),
+        (
+            ["--scenario", "rubinstein", "--learn", "parties", "--subgames", "50"],
+            "subgames = 50 is invalid: must be below the scenario's max_rounds = 50",
+        ),
+        (["--scenario", "rubinstein", "--learn", "parties", "--subgames", "-1"], "subgames = -1"),
     ],
 )
 def test_bad_values_are_refused_before_anything_is_written(tmp_path, args, message):

@@ -81,6 +81,13 @@ class TrainConfig:
     flat observation (tied to the scenario's layout). The sb3 backend uses SB3's MLP."""
     set_width: int = 32
     """Width of the set actor's token encoder."""
+    subgames: int = 0
+    """Subgame starts (torch backend, learning parties, unmediated scenarios): each training
+    episode starts in a round drawn uniformly from 0..subgames, reached by a prelude in
+    which every party rejects and each proposer posts a uniformly random legal text; the
+    prelude's steps are not learned from. Every subgame is then on the learners' path, so
+    responders learn what to do with texts an equilibrium never posts (0: off, the game as
+    it is). Evaluation and the reports always play the game from round 0."""
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""
@@ -190,6 +197,16 @@ class TrainConfig:
         if self.backend == "sb3" and self.learn == "all":
             raise bad("learn", "'all' needs backend 'torch' (sb3 trains one role at a time)")
         sc = self.load_scenario()
+        if not isinstance(self.subgames, int) or self.subgames < 0:
+            raise bad("subgames", "must be an int >= 0 (0: off)")
+        if self.subgames and (self.learn != "parties" or self.backend != "torch" or sc.mediated):
+            raise bad(
+                "subgames",
+                "needs learn='parties', backend 'torch' and an unmediated scenario "
+                f"(got learn={self.learn!r}, backend={self.backend!r}, scenario {sc.name!r})",
+            )
+        if self.subgames >= sc.max_rounds:
+            raise bad("subgames", f"must be below the scenario's max_rounds = {sc.max_rounds}")
         if self.learn in ("mediator", "all") and not sc.mediated:
             raise bad("learn", f"scenario {sc.name!r} has no mediator; use learn='parties'")
         if not self.populations:

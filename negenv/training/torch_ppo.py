@@ -131,6 +131,46 @@ class Background:
         return {k: v.to(dev) for k, v in out.items()}
 
 
+class Prelude:
+    """Scripted opening rounds that start training episodes in later subgames
+    (``TrainConfig.subgames``): until the round drawn for its episode, every party rejects,
+    complies, keeps its coalition, signals nothing, and the proposer posts a uniformly random
+    legal text. Each slot draws its start round when its episode begins."""
+
+    def __init__(self, env: VectorNegotiationEnv, rounds: int, gen: torch.Generator):
+        self.env, self.rounds, self.gen = env, rounds, gen
+        self.start = self._draw(env.num_envs)
+
+    def _draw(self, count: int) -> torch.Tensor:
+        dev = self.env.device
+        return torch.randint(0, self.rounds + 1, (count,), generator=self.gen, device=dev)
+
+    def active(self) -> torch.Tensor:
+        """(B,) the slots still in their prelude."""
+        return self.env.state.round < self.start
+
+    def actions(self, mask: torch.Tensor) -> torch.Tensor:
+        """(B, N, A) prelude actions for party masks (B, N, sum(nvec))."""
+        lay = self.env.layout
+        segments = torch.split(mask, list(lay.party_nvec), -1)
+        cols = []
+        for name, seg in zip(lay.party_components, segments):
+            if name.startswith("proposal"):  # uniform over the legal levels
+                noise = torch.rand(seg.shape, generator=self.gen, device=seg.device)
+                cols.append((noise + seg).argmax(-1))
+            else:  # reject, comply, keep the coalition, no demand signal (option 1)
+                cols.append(
+                    torch.full(seg.shape[:-1], int(name.startswith("demand")), device=seg.device)
+                )
+        return torch.stack(cols, -1)
+
+    def restart(self, done: torch.Tensor | None) -> None:
+        """New start rounds for the slots whose episode just ended."""
+        if done is not None:
+            idx = torch.nonzero(done).squeeze(1)
+            self.start[idx] = self._draw(idx.numel())
+
+
 def _flat(role: str, x: torch.Tensor) -> torch.Tensor:
     """Rows of one role: (B, N, ...) party tensors become (B*N, ...)."""
     return x.reshape(-1, *x.shape[2:]) if role == "party" else x
@@ -149,6 +189,7 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
     """Play one rollout; returns per-role tensors shaped (T, E, ...) and the finished
     episodes' outcome records."""
     obs = env.reset(seed=cfg.seed, first_slot=update * cfg.num_envs)
+    prelude = Prelude(env, cfg.subgames, gen) if cfg.subgames else None
     buf: dict[str, dict[str, list]] = {ln.role: {} for ln in learners}
     outcomes: list[dict[str, np.ndarray]] = []
     for _ in range(cfg.rollout_steps):
@@ -163,6 +204,11 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
                 a = dist.sample(generator=gen)
                 step = {"observation": x, "action_mask": m, "critic_input": c, "action": a}
                 step |= {"log_prob": dist.log_prob(a), "value": ln.critic(c).squeeze(-1)}
+                if prelude is not None:  # only parties learn (validated)
+                    scripted = prelude.active().repeat_interleave(env.layout.n)
+                    forced = prelude.actions(obs["party"]["action_mask"]).reshape(a.shape)
+                    step["action"] = a = torch.where(scripted[:, None], forced, a)
+                    step["learn"] = ~scripted
                 for k, v in step.items():
                     buf[ln.role].setdefault(k, []).append(v)
                 actions[ln.role] = a.reshape(env.action_shape(ln.role))
@@ -174,6 +220,8 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
             b.setdefault("terminated", []).append(terminated.repeat_interleave(n))
         if "outcome" in info:
             outcomes.append(info["outcome"])
+        if prelude is not None:
+            prelude.restart(info.get("done"))
     g = env.global_state() if cfg.critic == "mappo" else None
     with torch.no_grad():
         for ln in learners:
@@ -208,6 +256,10 @@ def optimise(ln: Learner, d: dict[str, torch.Tensor], cfg: TrainConfig, gen) -> 
         },
         batch_size=[adv.numel()],
     )
+    if "learn" in d:  # the prelude's scripted steps carry returns, not lessons
+        td = td[d["learn"].reshape(-1)]
+        if not td.batch_size[0]:
+            return {}
     size = -(-td.batch_size[0] // cfg.minibatches)
     stats: dict[str, list[float]] = {}
     params = [*ln.actor.parameters(), *ln.critic.parameters()]
