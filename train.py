@@ -303,6 +303,7 @@ def train(cfg: TrainConfig) -> Path:
             data, outcomes = torch_ppo.collect(env, learners, bg, cfg, update, gen)
             losses = {}
             for ln in learners:
+                torch_ppo.schedule(ln, cfg, update)  # constant unless cfg.anneal
                 losses |= torch_ppo.optimise(ln, data[ln.role], cfg, gen)
         else:
             outcomes, losses = sb3_ppo.run_update(model, venv, cfg, update), {}

@@ -81,6 +81,11 @@ class TrainConfig:
     flat observation (tied to the scenario's layout). The sb3 backend uses SB3's MLP."""
     set_width: int = 32
     """Width of the set actor's token encoder."""
+    anneal: bool = False
+    """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
+    (torch backend), so that the policies end near-deterministic: what a learner best
+    responds to in training is then what the evaluators play (each policy's most likely
+    option)."""
     subgames: int = 0
     """Subgame starts (torch backend, learning parties, unmediated scenarios): each training
     episode starts in a round drawn uniformly from 0..subgames, reached by a prelude in
@@ -205,6 +210,8 @@ class TrainConfig:
                 "needs learn='parties', backend 'torch' and an unmediated scenario "
                 f"(got learn={self.learn!r}, backend={self.backend!r}, scenario {sc.name!r})",
             )
+        if self.anneal and self.backend != "torch":
+            raise bad("anneal", "needs backend 'torch'")
         if self.subgames >= sc.max_rounds:
             raise bad("subgames", f"must be below the scenario's max_rounds = {sc.max_rounds}")
         if self.learn in ("mediator", "all") and not sc.mediated:

@@ -101,6 +101,15 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     return Learner(role, nvec, obs_dim, critic_dim, actor, critic, optim, loss)
 
 
+def schedule(ln: Learner, cfg: TrainConfig, update: int) -> None:
+    """The learning rate and entropy coefficient of ``update``: constant, or with
+    ``cfg.anneal`` falling linearly from their configured values to 0 at the last update."""
+    frac = 1.0 - update / cfg.updates if cfg.anneal else 1.0
+    for group in ln.optim.param_groups:
+        group["lr"] = cfg.lr * frac
+    ln.loss.entropy_coeff.fill_(cfg.ent_coef * frac)
+
+
 def update_generator(seed: int, update: int, device: torch.device) -> torch.Generator:
     gen = torch.Generator(device=device)
     key = rng.episode_keys(seed, np.array([update]), np.array([1 << 20]))[0]

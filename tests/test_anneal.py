@@ -1,0 +1,38 @@
+"""TrainConfig.anneal: the learning rate and entropy coefficient fall linearly to 0."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from negenv.training import torch_ppo
+from negenv.training.config import TrainConfig
+from negenv.vector import VectorNegotiationEnv
+
+
+@pytest.mark.parametrize("anneal", [False, True])
+def test_the_schedule_of_each_update(anneal):
+    cfg = TrainConfig(
+        scenario="rubinstein",
+        learn="parties",
+        num_envs=64,
+        rollout_steps=8,
+        total_steps=64 * 8 * 4,
+        lr=1e-3,
+        ent_coef=0.02,
+        anneal=anneal,
+    ).validate()
+    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
+    ln = torch_ppo.make_learner(env, "party", cfg)
+    assert cfg.updates == 4
+    for update, frac in enumerate([1.0, 0.75, 0.5, 0.25]):
+        torch_ppo.schedule(ln, cfg, update)
+        want = frac if anneal else 1.0
+        assert ln.optim.param_groups[0]["lr"] == pytest.approx(1e-3 * want)
+        assert float(ln.loss.entropy_coeff) == pytest.approx(0.02 * want)
+    assert isinstance(ln.loss.entropy_coeff, torch.Tensor)
+
+
+def test_anneal_needs_the_torch_backend():
+    with pytest.raises(ValueError, match="anneal = True is invalid: needs backend 'torch'"):
+        TrainConfig(backend="sb3", anneal=True).validate()
