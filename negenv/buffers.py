@@ -15,9 +15,8 @@ import sys
 import torch
 
 
-def _storage_uses(t: torch.Tensor) -> int | None:
-    count = getattr(torch._C, "_storage_Use_Count", None)  # private: absent in some versions
-    return None if count is None else count(t.untyped_storage()._cdata)
+def _storage_uses(t: torch.Tensor) -> int:
+    return torch._C._storage_Use_Count(t.untyped_storage()._cdata)
 
 
 class Recycler:
@@ -26,12 +25,16 @@ class Recycler:
     def __init__(self, depth: int = 3):
         self.depth = depth
         self._pools: dict[tuple, list[torch.Tensor]] = {}
-        probe = [torch.empty(1)]  # the counts of a tensor that only a pool holds
-        self._baseline = self._counts(probe, 0)
-        self.enabled = self._baseline[2] is not None
+        # the reference counts come from private torch APIs: without them, never recycle
+        self.enabled = hasattr(torch.Tensor, "_use_count") and hasattr(
+            torch._C, "_storage_Use_Count"
+        )
+        if self.enabled:
+            probe = [torch.empty(1)]  # the counts of a tensor that only a pool holds
+            self._baseline = self._counts(probe, 0)
 
     @staticmethod
-    def _counts(pool: list[torch.Tensor], i: int) -> tuple[int, int, int | None]:
+    def _counts(pool: list[torch.Tensor], i: int) -> tuple[int, int, int]:
         t = pool[i]
         return sys.getrefcount(t), t._use_count(), _storage_uses(t)
 
