@@ -21,6 +21,12 @@ for d in 0.5 0.8 0.9 0.95; do                                      # the Rubinst
     python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
         --name "rubinstein-$d"
 done
+for pair in 0.5:7 0.8:21; do                                        # subgame starts, annealed
+    d=${pair%:*}; g=${pair#*:}
+    python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
+        --subgames "$g" --anneal --total-steps 2000000 --name "rubinstein-subgames-$d"
+done
 python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \
-    runs/rubinstein-0.9 runs/rubinstein-0.95
+    runs/rubinstein-0.9 runs/rubinstein-0.95 runs/rubinstein-subgames-0.5 \
+    runs/rubinstein-subgames-0.8                                    # exact NashConv of each
 python benchmarks/bench_train.py                                   # torch vs sb3 throughput

@@ -33,6 +33,8 @@ def row(run: Path) -> str:
     top = sc.proposal_levels - 1
     spe = [grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds, tie)[1] / top for tie in (1, 0)]
     method = f"subgames {cfg.subgames}" if cfg.subgames else "plain PPO"
+    method += ", anneal" if cfg.anneal else ""
+    method += f", {cfg.total_steps / 1e6:g}M steps, {cfg.num_envs} envs"
     return (
         f"| {sc.discount} | {method} | {out.first_share:.3f} | {spe[0]:.2f} / {spe[1]:.2f} | "
         f"{1 / (1 + sc.discount):.3f} | {out.agreed_round} | {out.threshold:.3f} | "
