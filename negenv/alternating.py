@@ -76,6 +76,7 @@ def check_scenario(sc: Scenario) -> None:
         "no ratification": not sc.ratification.enabled,
         "no implementation stages": sc.implementation.n_stages == 0,
         "no coalitions": sc.coalitions.max_coalitions == 0,
+        "at least two rounds": sc.max_rounds >= 2,
     }
     missing = [k for k, ok in needs.items() if not ok]
     if missing:
@@ -104,7 +105,7 @@ class _Game:
         for name in ("ideal", "weight", "batna0", "power0", "risk", "capability"):
             if not np.array_equal(getattr(s0, name), getattr(other, name)):
                 raise ValueError(f"scenario {sc.name!r} draws {name} at random: no exact analysis")
-        self.s0, self.parties = s0, shell.parties
+        self.s0 = s0
         # states in C order over (t, level, vote0, vote1, signal0, signal1)
         shape = (self.T, self.L, 3, 3, 3, 3)
         t, x, v0, v1, d0, d1 = (a.reshape(-1) for a in np.indices(shape))
@@ -121,7 +122,7 @@ class _Game:
             demands=np.stack([signal[d0], signal[d1]], 1)[..., None].astype(s0.demands.dtype),
         )
         self.state = core.State(**fields)
-        self.shape, self.t, self.x = shape, t, x
+        self.shape = shape
         u = core.utility(
             sc, self.state.ideal, self.state.weight, self.state.capability, self.state.proposal
         )
@@ -130,6 +131,19 @@ class _Game:
         yes = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], dtype=bool)
         passed = core.decide(sc, yes, np.repeat(s0.power, 4, axis=0))
         self.passes = passed.reshape(2, 2)  # [vote0, vote1]
+        # action columns: vote (1 accepts), demand signal (option s is signal s - 1), text
+        names = self.lay.party_components
+        self.VOTE, self.SIGNAL, self.TEXT = (
+            names.index(c) for c in ("vote", "demand_0", "proposal_0")
+        )
+
+    def after(self, t: int, a: np.ndarray, vote0: int, vote1: int) -> int:
+        """The state of round t + 1 once round t's actions ``a`` (2, C) were played with
+        these votes (1 accepts) and no agreement: round t's poster's text stands."""
+        votes = [2 if v == 1 else 0 for v in (vote0, vote1)] if t > 0 else [1, 1]
+        sig = a[:, self.SIGNAL]
+        index = (t + 1, a[t % 2, self.TEXT], votes[0], votes[1], sig[0], sig[1])
+        return int(np.ravel_multi_index(index, self.shape))
 
     def actions(self, policies: list[Any]) -> np.ndarray:
         """(M, 2, C) each seat's action at every state."""
@@ -152,7 +166,7 @@ def _values(game: _Game, acts: np.ndarray, i: int, best: bool) -> np.ndarray:
     following its own (``best=False``)."""
     T, L = game.T, game.L
     j = 1 - i
-    vote, signal, text = acts[..., 0], acts[..., 3], acts[..., 4]
+    vote, signal, text = (acts[..., c] for c in (game.VOTE, game.SIGNAL, game.TEXT))
     V = np.full((T + 1,) + game.shape[1:], 0.0)
     V[T] = game.fallback[i]
     per_t = L * 81
@@ -196,42 +210,30 @@ def analyse(scenario: Any, policies: list[Any]) -> Analysis:
     own = [_values(game, acts, i, False) for i in (0, 1)]
     profile = tuple(float(v[start]) for v in own)
     # the profile's path from round 0 to its agreement
-    state, share, when = start, float("nan"), -1
+    state, share, when, first_vote = start, float("nan"), -1, None
     for t in range(game.T):
-        _, x, _, _, _, _ = np.unravel_index(state, game.shape)
+        x = np.unravel_index(state, game.shape)[1]
         a = acts[state]
-        if t > 0 and game.passes[a[0, 0], a[1, 0]]:
+        vote0, vote1 = a[:, game.VOTE]
+        if t > 0 and game.passes[vote0, vote1]:
             share, when = x / (game.L - 1), t
             break
         if t == game.T - 1:
             break
-        vote = [2 if a[k, 0] == 1 else 0 for k in (0, 1)] if t > 0 else [1, 1]
-        state = int(
-            np.ravel_multi_index(
-                (t + 1, a[t % 2, 4], vote[0], vote[1], a[0, 3], a[1, 3]), game.shape
-            )
-        )
-        if t == 0:
-            first_vote = state
+        state = game.after(t, a, vote0, vote1)
+        first_vote = state if t == 0 else first_vote
     # party 1 at the first vote (round 1), on the path's votes and signals, over every text
     _, _, v0, v1, d0, d1 = np.unravel_index(first_vote, game.shape)
     rows = np.ravel_multi_index(
         (np.full(game.L, 1), np.arange(game.L), *(np.full(game.L, k) for k in (v0, v1, d0, d1))),
         game.shape,
     )
-    accepts = acts[rows, 1, 0] == 1
+    accepts = acts[rows, 1, game.VOTE] == 1
     share1 = 1.0 - np.arange(game.L) / (game.L - 1)
     threshold = float(share1[accepts].min()) if accepts.any() else float("nan")
     # its value of rejecting the path's text there, under the profile
-    reject = _reject_value(game, acts, own[1], first_vote)
+    a = acts[first_vote]
+    reject = float(own[1][game.after(1, a, a[0, game.VOTE], 0)])
     batna = float(game.s0.batna[0, 1])
     continuation = batna + (reject - batna) / game.sc.discount
     return Analysis(best, profile, share, when, threshold, continuation)
-
-
-def _reject_value(game: _Game, acts: np.ndarray, values: np.ndarray, state: int) -> float:
-    """Party 1's value, under the profile, of rejecting at round-1 ``state``."""
-    a = acts[state]
-    vote0 = 2 if a[0, 0] == 1 else 0
-    nxt = np.ravel_multi_index((2, a[1, 4], vote0, 0, a[0, 3], a[1, 3]), game.shape)
-    return float(values[nxt])
