@@ -3,15 +3,18 @@ of the grid game and 1 / (1 + delta), with the responder's acceptance threshold,
 continuation value and the exact NashConv of the learned profile (negenv.alternating), from
 ``train.py --config configs/train/rubinstein.yaml`` runs.
 
-    python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 ...
+    python benchmarks/rubinstein_table.py [--checkpoint last.pt] runs/rubinstein-0.5 ...
 
 The learned policy plays both seats by its most likely legal option, as the evaluators play
-it. The two SPE shares are the grid game's two equilibria (an indifferent responder accepts,
-or rejects).
+it. The default checkpoint is the run's final policy, ``last.pt``: ``best.pt`` is chosen by
+the parties' mean return, which every split agreed in the same round ties (it keeps the
+first policy to agree in round 1, however it splits). The two SPE shares are the grid
+game's two equilibria (an indifferent responder accepts, or rejects).
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -22,13 +25,13 @@ from negenv.alternating import analyse, grid_spe
 from negenv.training.config import from_dict
 
 
-def row(run: Path) -> str:
+def row(run: Path, checkpoint: str) -> str:
     cfg = from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     sc = cfg.load_scenario()
     import negenv
 
     shell = negenv.parallel_env(sc)
-    seats = registry.population(str(run / "best.pt"), shell)
+    seats = registry.population(str(run / checkpoint), shell)
     out = analyse(sc, [seats[p] for p in shell.parties])
     top = sc.proposal_levels - 1
     spe = [grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds, tie)[1] / top for tie in (1, 0)]
@@ -42,14 +45,18 @@ def row(run: Path) -> str:
     )
 
 
-def main(runs: list[str]) -> None:
+def main(argv: list[str]) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("runs", nargs="+")
+    parser.add_argument("--checkpoint", default="last.pt", help="last.pt or best.pt")
+    args = parser.parse_args(argv)
     print(
         "| delta | method | learned first-proposer share | SPE share (grid) | 1/(1+delta) | "
         "agreed round | responder threshold | its continuation | gains (0 / 1) | NashConv |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|")
-    for run in runs:
-        print(row(Path(run)))
+    for run in args.runs:
+        print(row(Path(run), args.checkpoint))
 
 
 if __name__ == "__main__":
