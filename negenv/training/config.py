@@ -81,6 +81,11 @@ class TrainConfig:
     flat observation (tied to the scenario's layout). The sb3 backend uses SB3's MLP."""
     set_width: int = 32
     """Width of the set actor's token encoder."""
+    party_actor: Literal["mlp", "ordinal"] = "mlp"
+    """The learned parties' actor (torch backend): ``mlp`` gives every option its own logit;
+    ``ordinal`` scores the levels of each text a party posts (unmediated scenarios) by a bell
+    over the grid whose centre and width the network emits (agents.ordinal), so that
+    neighbouring levels share what is learned."""
     anneal: bool = False
     """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
     (torch backend), so that the policies end near-deterministic: what a learner best
@@ -191,6 +196,8 @@ class TrainConfig:
             raise bad("mediator_actor", "one of 'set', 'mlp'")
         if not isinstance(self.set_width, int) or self.set_width < 1:
             raise bad("set_width", "must be an int >= 1")
+        if self.party_actor not in ("mlp", "ordinal"):
+            raise bad("party_actor", "one of 'mlp', 'ordinal'")
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise bad("name", "a plain folder name (no path separators)")
         if self.eval_seed == self.seed:
@@ -209,6 +216,15 @@ class TrainConfig:
                 "subgames",
                 "needs learn='parties', backend 'torch' and an unmediated scenario "
                 f"(got learn={self.learn!r}, backend={self.backend!r}, scenario {sc.name!r})",
+            )
+        if self.party_actor == "ordinal" and (
+            self.backend != "torch" or self.learn == "mediator" or sc.mediated
+        ):
+            raise bad(
+                "party_actor",
+                "'ordinal' needs backend 'torch', learning parties and an unmediated scenario "
+                f"(parties post the texts; got backend={self.backend!r}, learn={self.learn!r}, "
+                f"scenario {sc.name!r})",
             )
         if self.anneal and self.backend != "torch":
             raise bad("anneal", "needs backend 'torch'")

@@ -30,6 +30,7 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
 from agents.learned import actor_net, critic_net
+from agents.ordinal import OrdinalActor, ordinal_components
 from agents.set_actor import SetMediatorActor
 from negenv import rng
 from negenv.distributions import MaskedMultiCategorical
@@ -52,7 +53,13 @@ class Learner:
     loss: ClipPPOLoss
 
     def state(self, hidden: tuple[int, ...]) -> dict[str, Any]:
-        arch = "set" if isinstance(self.actor, SetMediatorActor) else "mlp"
+        arch = (
+            "set"
+            if isinstance(self.actor, SetMediatorActor)
+            else "ordinal"
+            if isinstance(self.actor, OrdinalActor)
+            else "mlp"
+        )
         return {
             "arch": arch,
             "set_width": self.actor.width if arch == "set" else 0,
@@ -78,6 +85,9 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     critic_dim = obs_dim + (lay.global_state.size if cfg.critic == "mappo" else 0)
     if role == "mediator" and cfg.mediator_actor == "set":
         actor = SetMediatorActor(lay, cfg.set_width).to(env.device)
+    elif role == "party" and cfg.party_actor == "ordinal":
+        ordinal = ordinal_components(lay.party_components)
+        actor = OrdinalActor(obs_dim, nvec, cfg.hidden, ordinal).to(env.device)
     else:
         actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
     critic = critic_net(critic_dim, cfg.hidden).to(env.device)

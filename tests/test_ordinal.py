@@ -1,0 +1,93 @@
+"""The ordinal party actor (TrainConfig.party_actor = 'ordinal'): a bell over each text grid,
+free logits elsewhere, saved and loaded like every learned policy."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import negenv
+from agents import learned
+from agents.ordinal import OrdinalActor, ordinal_components
+from negenv.layout import Layout
+from negenv.training import torch_ppo
+from negenv.training.config import TrainConfig
+from negenv.vector import VectorNegotiationEnv
+
+
+def _actor(hidden=(16,)):
+    lay = Layout.of(negenv.load("rubinstein"))
+    torch.manual_seed(0)
+    return lay, OrdinalActor(lay.party_obs.size, lay.party_nvec, hidden, (4,))
+
+
+def test_the_proposal_components_are_the_ordinal_ones():
+    assert ordinal_components(("vote", "comply", "coalition", "demand_0", "proposal_0")) == (4,)
+    names = Layout.of(negenv.load("multilateral_5")).party_components
+    assert ordinal_components(names) == ()  # mediated: parties post no texts
+
+
+def test_the_initial_text_distribution_is_a_wide_bell_at_mid_grid():
+    lay, actor = _actor()
+    x = torch.randn(7, lay.party_obs.size)
+    out = actor(x)
+    assert out.shape == (7, sum(lay.party_nvec))
+    text = out[:, 8:]  # after vote 2, comply 2, coalition 1, demand 3
+    grid = torch.linspace(0, 1, 101)
+    # the heads start near zero: centre 1/2 and precision softplus(0) * beta0
+    beta = math.log(2.0) / (2 * 0.5**2 * math.log(2.0))
+    expected = -beta * (grid - 0.5) ** 2
+    assert torch.allclose(text, expected.expand(7, -1), atol=0.05)
+    assert torch.all((text.argmax(-1) - 50).abs() <= 1)  # the heads' small initial weights
+    free = out[:, :8]
+    assert free.abs().max() < 0.1  # near-uniform free components
+
+
+def test_the_bell_peaks_at_the_level_nearest_its_centre():
+    lay, actor = _actor()
+    with torch.no_grad():
+        actor.bell.weight.zero_()
+        actor.bell.bias.copy_(torch.tensor([0.734, 3.0]))  # centre, precision
+    text = actor(torch.zeros(1, lay.party_obs.size))[0, 8:]
+    assert int(text.argmax()) == 73
+    # symmetric around the centre: levels 0.70 and 0.768 score the same
+    grid = torch.linspace(0, 1, 101)
+    beta = torch.nn.functional.softplus(torch.tensor(3.0)) * actor.beta0
+    assert torch.allclose(text, -beta * (grid - 0.734) ** 2)
+
+
+def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path):
+    cfg = TrainConfig(
+        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor="ordinal"
+    ).validate()
+    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
+    learner = torch_ppo.make_learner(env, "party", cfg)
+    assert isinstance(learner.actor, OrdinalActor)
+    entry = learner.state(cfg.hidden)
+    assert entry["arch"] == "ordinal"
+    path = tmp_path / "ordinal.pt"
+    learned.save_checkpoint(
+        path, {"backend": "torch", "scenario": "rubinstein", "roles": {"party": entry}}
+    )
+    policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
+    x = torch.randn(5, env.layout.party_obs.size)
+    assert torch.equal(policy.actor(x), learner.actor(x))
+    mask = np.ones((5, sum(env.layout.party_nvec)), np.int8)
+    act = policy.act(x.numpy(), mask)
+    assert act.shape == (5, len(env.layout.party_nvec))
+    assert np.array_equal(act[:, 4], policy.actor(x)[:, 8:].argmax(-1).numpy())
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"scenario": "multilateral_5", "learn": "parties"}, "unmediated"),
+        ({"scenario": "rubinstein", "learn": "parties", "backend": "sb3"}, "backend 'torch'"),
+    ],
+)
+def test_ordinal_needs_parties_that_post_texts(kwargs, match):
+    with pytest.raises(ValueError, match=f"party_actor = 'ordinal' is invalid.*{match}"):
+        TrainConfig(party_actor="ordinal", **kwargs).validate()
