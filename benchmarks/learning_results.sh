@@ -26,6 +26,13 @@ for pair in 0.5:7 0.8:21; do                                        # subgame st
     python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
         --subgames "$g" --anneal --total-steps 2000000 --name "rubinstein-subgames-$d"
 done
+for pair in 0.5:7 0.8:21 0.9:43 0.95:49; do                      # ordinal texts as well
+    d=${pair%:*}; g=${pair#*:}
+    python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
+        --party-actor ordinal --subgames "$g" --anneal --threads 1 --name "rubinstein-ordinal-$d"
+done
+python benchmarks/rubinstein_table.py runs/rubinstein-ordinal-0.5 runs/rubinstein-ordinal-0.8 \
+    runs/rubinstein-ordinal-0.9 runs/rubinstein-ordinal-0.95
 python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \
     runs/rubinstein-0.9 runs/rubinstein-0.95 runs/rubinstein-subgames-0.5 \
     runs/rubinstein-subgames-0.8                                    # exact NashConv of each
