@@ -53,9 +53,9 @@ class OrdinalActor(nn.Module):
         if not ordinal or not hidden:
             raise ValueError("OrdinalActor needs at least one ordinal component and one layer")
         self.nvec, self.ordinal = tuple(int(n) for n in nvec), tuple(ordinal)
-        free = [n for i, n in enumerate(self.nvec) if i not in self.ordinal]
+        self.free_sizes = [n for i, n in enumerate(self.nvec) if i not in self.ordinal]
         self.trunk = nn.Sequential(*list(mlp([obs_dim, *hidden], 2**0.5)), nn.Tanh())
-        self.free = nn.Linear(hidden[-1], sum(free))
+        self.free = nn.Linear(hidden[-1], sum(self.free_sizes))
         self.bell = nn.Linear(hidden[-1], 2 * len(self.ordinal))  # centre, precision
         for head in (self.free, self.bell):
             nn.init.orthogonal_(head.weight, 0.01)
@@ -69,7 +69,7 @@ class OrdinalActor(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         h = self.trunk(x)
-        free = self.free(h).split([n for i, n in enumerate(self.nvec) if i not in self.ordinal], -1)
+        free = self.free(h).split(self.free_sizes, -1)
         mu, rho = self.bell(h).chunk(2, -1)
         beta = nn.functional.softplus(rho) * self.beta0
         parts, f, o = [], iter(free), 0

@@ -3,8 +3,6 @@ free logits elsewhere, saved and loaded like every learned policy."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
 import torch
@@ -37,8 +35,8 @@ def test_the_initial_text_distribution_is_a_wide_bell_at_mid_grid():
     assert out.shape == (7, sum(lay.party_nvec))
     text = out[:, 8:]  # after vote 2, comply 2, coalition 1, demand 3
     grid = torch.linspace(0, 1, 101)
-    # the heads start near zero: centre 1/2 and precision softplus(0) * beta0
-    beta = math.log(2.0) / (2 * 0.5**2 * math.log(2.0))
+    # the heads start near zero: centre 1/2, precision softplus(0) * beta0 = 1 / (2 * 0.5^2)
+    beta = 1 / (2 * 0.5**2)
     expected = -beta * (grid - 0.5) ** 2
     assert torch.allclose(text, expected.expand(7, -1), atol=0.05)
     assert torch.all((text.argmax(-1) - 50).abs() <= 1)  # the heads' small initial weights
@@ -53,7 +51,6 @@ def test_the_bell_peaks_at_the_level_nearest_its_centre():
         actor.bell.bias.copy_(torch.tensor([0.734, 3.0]))  # centre, precision
     text = actor(torch.zeros(1, lay.party_obs.size))[0, 8:]
     assert int(text.argmax()) == 73
-    # symmetric around the centre: levels 0.70 and 0.768 score the same
     grid = torch.linspace(0, 1, 101)
     beta = torch.nn.functional.softplus(torch.tensor(3.0)) * actor.beta0
     assert torch.allclose(text, -beta * (grid - 0.734) ** 2)
