@@ -13,6 +13,7 @@ ask ``torch.result_type`` for dtypes, which costs time in eager mode and breaks
 
 from __future__ import annotations
 
+import math
 import sys
 from types import SimpleNamespace
 from typing import Any
@@ -24,6 +25,16 @@ from array_api_compat import array_namespace
 def _broadcast_to(x: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     # a copy is fine for the rules' read-only uses, and much cheaper than the view's setup
     return x + np.zeros(shape, dtype=x.dtype) if x.dtype != bool else np.broadcast_to(x, shape)
+
+
+def _take_along_axis(x: np.ndarray, idx: np.ndarray, axis: int = -1) -> np.ndarray:
+    # numpy's version builds an index array per dimension; along the last axis of arrays of
+    # the same leading shape (every use in the rules' hot path) one flat offset serves
+    if axis in (-1, x.ndim - 1) and idx.ndim == x.ndim and idx.shape[:-1] == x.shape[:-1]:
+        width = x.shape[-1]
+        rows = np.arange(0, math.prod(idx.shape[:-1]) * width, width)
+        return x.reshape(-1)[idx + rows.reshape(idx.shape[:-1] + (1,))]
+    return np.take_along_axis(x, idx, axis=axis)
 
 
 # Every public numpy name as a plain attribute (a __getattr__ fallback costs a microsecond).
@@ -38,6 +49,7 @@ FAST_NUMPY.__dict__.update(
     reshape=lambda x, shape: x.reshape(shape),
     round=np.round,
     take=lambda x, idx: x[idx],
+    take_along_axis=_take_along_axis,
 )
 
 

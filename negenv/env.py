@@ -23,6 +23,7 @@ AgentID = str
 ObsDict = dict[AgentID, Any]
 ACTION_MODES = ("discrete", "continuous")
 RENDER_MODES = ("ansi", "rgb_array", "human")
+DONE = int(Phase.DONE)  # a plain int: comparing a numpy scalar with an IntEnum is slow
 INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
 PARTY_INFO_KEYS = tuple(f"reward_{k}" for k in core.COMPONENTS)
 
@@ -313,7 +314,7 @@ class NegotiationEnv(ParallelEnv):
         decoded = self.codec.decode(before, party, mediator, illegal)
         noise = draw_noise(before.key, before.clock, len(self.parties), before.trust.dtype)
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
-        done = bool(self._state.phase[0] == Phase.DONE)
+        done = int(self._state.phase[0]) == DONE
         steps = int(self._state.clock[0])
         truncated = not done and self.max_cycles is not None and steps >= self.max_cycles
         if truncated:  # the mediator is paid its objective on the episode so far

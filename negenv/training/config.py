@@ -98,6 +98,12 @@ class TrainConfig:
     prelude's steps are not learned from. Every subgame is then on the learners' path, so
     responders learn what to do with texts an equilibrium never posts (0: off, the game as
     it is). Evaluation and the reports always play the game from round 0."""
+    round_units: bool = False
+    """Measure values and advantages in the worth of the round each decision is taken in
+    (torch backend): the critic learns ``V(s) / delta**round(s)`` and GAE discounts a step
+    by ``delta`` to the rounds it spends, an exact change of units. A decision in round t
+    then weighs in an update as much as one in round 0, instead of ``delta**t`` as much, so
+    responders in late subgames learn as fast as early ones."""
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""
@@ -228,6 +234,10 @@ class TrainConfig:
             )
         if self.anneal and self.backend != "torch":
             raise bad("anneal", "needs backend 'torch'")
+        if not isinstance(self.round_units, bool):
+            raise bad("round_units", "must be True or False")
+        if self.round_units and self.backend != "torch":
+            raise bad("round_units", "needs backend 'torch'")
         if self.subgames >= sc.max_rounds:
             raise bad("subgames", f"must be below the scenario's max_rounds = {sc.max_rounds}")
         if self.learn in ("mediator", "all") and not sc.mediated:

@@ -204,9 +204,18 @@ def _critic_input(env, role: str, obs: torch.Tensor, g: torch.Tensor | None) -> 
     return torch.cat([g.to(obs.dtype), obs], -1)
 
 
+def _units(env, role: str) -> torch.Tensor:
+    """(E,) ``delta**-round`` of each row of a role, in float64: the factor that turns a
+    utility into units of the current round's worth (``TrainConfig.round_units``)."""
+    rounds = env.state.round.to(torch.float64)
+    if role == "party":
+        rounds = rounds.repeat_interleave(env.layout.n)
+    return env.scenario.discount ** (-rounds)
+
+
 def collect(env, learners: list[Learner], background: Background, cfg, update: int, gen):
     """Play one rollout; returns per-role tensors shaped (T, E, ...) and the finished
-    episodes' outcome records."""
+    episodes' outcome records (with ``cfg.round_units``, each step's ``unit`` too)."""
     obs = env.reset(seed=cfg.seed, first_slot=update * cfg.num_envs)
     prelude = Prelude(env, cfg.subgames, gen) if cfg.subgames else None
     buf: dict[str, dict[str, list]] = {ln.role: {} for ln in learners}
@@ -223,6 +232,8 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
                 a = dist.sample(generator=gen)
                 step = {"observation": x, "action_mask": m, "critic_input": c, "action": a}
                 step |= {"log_prob": dist.log_prob(a), "value": ln.critic(c).squeeze(-1)}
+                if cfg.round_units:
+                    step["unit"] = _units(env, ln.role)
                 if prelude is not None:  # only parties learn (validated)
                     scripted = prelude.active().repeat_interleave(env.layout.n)
                     forced = prelude.actions(obs["party"]["action_mask"]).reshape(a.shape)
@@ -246,17 +257,30 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
         for ln in learners:
             x = _flat(ln.role, obs[ln.role]["observation"])
             buf[ln.role]["last_value"] = [ln.critic(_critic_input(env, ln.role, x, g)).squeeze(-1)]
+            if cfg.round_units:
+                buf[ln.role]["last_unit"] = [_units(env, ln.role)]
     data = {role: {k: torch.stack(v) for k, v in b.items()} for role, b in buf.items()}
     return data, outcomes
 
 
 def advantages(d: dict[str, torch.Tensor], cfg: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
-    """GAE over time (TorchRL's vectorised estimator); (T, E) advantages and value targets."""
+    """GAE over time (TorchRL's vectorised estimator); (T, E) advantages and value targets.
+
+    With ``unit`` (``TrainConfig.round_units``) values are in each step's round units: a
+    reward r of step t counts ``r * unit_t`` and the next value is discounted by
+    ``unit_t / unit_{t+1}``, i.e. ``delta`` to the rounds elapsed (masked where an episode
+    ends, so the next episode's round 0 never enters)."""
     value = d["value"].T.unsqueeze(-1)  # (E, T, 1), time on dim -2
     nxt = torch.cat([d["value"][1:], d["last_value"]]).T.unsqueeze(-1)
     done = d["terminated"].T.unsqueeze(-1)
+    reward, gamma = d["reward"], cfg.gamma
+    if "unit" in d:
+        unit, nxt_unit = d["unit"], torch.cat([d["unit"][1:], d["last_unit"]])
+        reward = (reward.to(torch.float64) * unit).to(value.dtype)
+        ratio = torch.where(d["terminated"], 1.0, unit / nxt_unit)
+        gamma = (cfg.gamma * ratio).to(value.dtype).T.unsqueeze(-1)
     adv, target = vec_generalized_advantage_estimate(
-        cfg.gamma, cfg.gae_lambda, value, nxt, d["reward"].T.unsqueeze(-1), done, done
+        gamma, cfg.gae_lambda, value, nxt, reward.T.unsqueeze(-1), done, done
     )
     return adv.squeeze(-1).T, target.squeeze(-1).T
 

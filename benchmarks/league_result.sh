@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The league result of the README: a league on multilateral_5 that starts from the main job's
+# mediator and guarantees_monitoring, scored against the union of held-out populations
+# (scripted threshold, mixed, opportunistic, exploiters, and learned parties trained on
+# seeds and against mediators the league never used) beside nbs_seen, nbs_full and the main
+# job's mediator, then its exploitability. CPU, one torch thread per run.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+main=runs/multilateral_5-mediator-torch-s0/best.pt
+[ -f "$main" ] || python train.py --threads 1                    # the README's main job
+for pair in 7:guarantees_monitoring 11:power_centroid; do        # held-out learned parties
+    s=${pair%:*}; m=${pair#*:}
+    [ -f "runs/heldout-parties-s$s/best.pt" ] || python train.py \
+        --config configs/train/parties_multilateral_5.yaml --mediator "$m" --seed "$s" \
+        --total-steps 1000000 --scorecard-episodes 0 --threads 1 --name "heldout-parties-s$s"
+done
+python train.py --league --iterations 3 --mediators "$main" guarantees_monitoring \
+    --populations threshold mixed --response-steps 1000000 --threads 1 --name league-main \
+    $([ -f runs/league-main/league.json ] && echo --resume)
+python -m negenv.evaluate --mediator runs/league-main/mediator.mix.json --mediator nbs_seen \
+    --mediator nbs_full --mediator "$main" --scenario multilateral_5 \
+    --population threshold --population mixed --population opportunistic \
+    --population exploiters --population runs/heldout-parties-s7/best.pt \
+    --population runs/heldout-parties-s11/best.pt \
+    --episodes 1000 --seed 2000003 --out reports/league-heldout --no-progress
+python benchmarks/per_population.py reports/league-heldout
+python -m negenv.exploit --mediator runs/league-main/mediator.mix.json --population mixed \
+    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
+    --episodes 2000 --out reports/exploit/league-main.json
