@@ -20,6 +20,7 @@ backend (the default everywhere).
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -110,17 +111,17 @@ class MixturePopulation:
 
 
 def write(path: str | Path, role: str, components: list[str], weights: Any, **meta: Any) -> None:
-    """Write a mixture file atomically; checkpoint paths are stored relative to its folder
-    when they lie below it."""
+    """Write a mixture file atomically; checkpoint paths (given relative to the working
+    directory, or absolute) are stored relative to the file's folder, which is where
+    :func:`read` finds them, so a tree of runs can move as a whole."""
     path = Path(path)
     if role not in ROLES:
         raise ValueError(f"role = {role!r} is invalid: must be one of {ROLES}")
     w = check_weights(weights, len(components), str(path))
 
     def rel(name: str) -> str:
-        p = Path(name)
-        if name.endswith(".pt") and p.resolve().is_relative_to(path.parent.resolve()):
-            return str(p.resolve().relative_to(path.parent.resolve()))
+        if name.endswith(".pt"):
+            return os.path.relpath(Path(name).resolve(), path.parent.resolve())
         return name
 
     data = {"role": role, "components": [rel(c) for c in components]}

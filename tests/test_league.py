@@ -102,6 +102,28 @@ def test_mixture_files_reject_bad_input(tmp_path):
         registry.population(str(tmp_path / "bad.mix.json"), negenv.parallel_env("rubinstein"))
 
 
+def test_mixture_files_find_checkpoints_inside_and_outside_their_folder(tmp_path, monkeypatch):
+    # a league may start from a checkpoint anywhere (given relative to the working directory)
+    # and adds its own responses below its folder: both must be read back where they are
+    monkeypatch.chdir(tmp_path)
+    outside = Path("runs/main/best.pt")
+    inside = Path("runs/league/it0-mediator/best.pt")
+    for p in (outside, inside):
+        p.parent.mkdir(parents=True)
+        p.write_bytes(b"")
+    mix = Path("runs/league/it0/mediator.mix.json")
+    mixture.write(mix, "mediator", [str(outside), str(inside), "split"], [0.5, 0.3, 0.2])
+    stored = json.loads(mix.read_text())["components"]
+    assert stored == ["../../main/best.pt", "../it0-mediator/best.pt", "split"]
+    names, weights = mixture.read(mix, "mediator")
+    assert [Path(n).resolve() for n in names[:2]] == [outside.resolve(), inside.resolve()]
+    assert names[2] == "split" and weights.tolist() == [0.5, 0.3, 0.2]
+    # the tree of runs moves as a whole
+    (tmp_path / "runs").rename(tmp_path / "moved")
+    names, _ = mixture.read(Path("moved/league/it0/mediator.mix.json"), "mediator")
+    assert Path(names[0]).resolve() == (tmp_path / "moved/main/best.pt").resolve()
+
+
 TINY = dict(
     scenario="multilateral_5",
     mediators=("power_centroid",),
