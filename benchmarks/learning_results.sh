@@ -31,6 +31,14 @@ for pair in 0.5:7 0.8:21 0.9:43 0.95:49; do                      # ordinal texts
     python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
         --party-actor ordinal --subgames "$g" --anneal --threads 1 --name "rubinstein-ordinal-$d"
 done
+for pair in 0.5:7 0.8:21 0.9:43 0.95:49; do                      # and in round units
+    d=${pair%:*}; g=${pair#*:}
+    python train.py --config configs/train/rubinstein.yaml --scenario-overrides "discount=$d" \
+        --party-actor ordinal --subgames "$g" --anneal --round-units --threads 1 \
+        --name "rubinstein-units-$d"
+done
+python benchmarks/rubinstein_table.py runs/rubinstein-units-0.5 runs/rubinstein-units-0.8 \
+    runs/rubinstein-units-0.9 runs/rubinstein-units-0.95
 python benchmarks/rubinstein_table.py runs/rubinstein-ordinal-0.5 runs/rubinstein-ordinal-0.8 \
     runs/rubinstein-ordinal-0.9 runs/rubinstein-ordinal-0.95
 python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \

@@ -38,6 +38,7 @@ def row(run: Path, checkpoint: str) -> str:
     method = f"subgames {cfg.subgames}" if cfg.subgames else "plain PPO"
     method += ", ordinal texts" if cfg.party_actor == "ordinal" else ""
     method += ", anneal" if cfg.anneal else ""
+    method += ", round units" if cfg.round_units else ""
     method += f", {cfg.total_steps / 1e6:g}M steps, {cfg.num_envs} envs"
     return (
         f"| {sc.discount} | {method} | {out.first_share:.3f} | {spe[0]:.2f} / {spe[1]:.2f} | "
