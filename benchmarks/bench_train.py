@@ -4,7 +4,7 @@ beside ``--backend sb3``, same scenario, same role, same network, in the same ru
 
     python benchmarks/bench_train.py [--learn mediator] [--scenario multilateral_5]
         [--torch-envs 4096] [--sb3-envs 32] [--updates 4] [--device cpu]
-        [--torch-threads 2] [--sb3-threads 1] [--mediator-actor mlp]
+        [--torch-threads 2] [--sb3-threads 1] [--mediator-actor mlp] [--compile]
 
 A step is one step of one negotiation (every agent acts). The torch backend steps
 ``--torch-envs`` negotiations at once on the batched env; sb3 steps ``--sb3-envs``
@@ -29,7 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # train.py sits at
 import train  # noqa: E402
 
 
-def throughput(backend: str, envs: int, rollout: int, updates: int, threads: int, args) -> float:
+def throughput(
+    backend: str, envs: int, rollout: int, updates: int, threads: int, args, compile: bool = False
+) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         argv = [
             "--backend",
@@ -64,6 +66,7 @@ def throughput(backend: str, envs: int, rollout: int, updates: int, threads: int
             argv[argv.index("--device") : argv.index("--device") + 2] = []
         else:
             argv += ["--mediator-actor", args.mediator_actor]
+            argv += ["--compile"] if compile else []
         with contextlib.redirect_stdout(io.StringIO()):  # its plan and run paths: temporary
             run = train.main(argv)
         with open(Path(run) / "progress.csv") as f:
@@ -84,6 +87,9 @@ def main() -> None:
     p.add_argument("--sb3-threads", type=int, default=1, help="SB3 is fastest with 1 here")
     p.add_argument("--torch-threads", type=int, default=2)
     p.add_argument("--mediator-actor", default="mlp", choices=["mlp", "set"])
+    p.add_argument(
+        "--compile", action="store_true", help="also the torch backend with train.py --compile"
+    )
     args = p.parse_args()
     sb3 = throughput("sb3", args.sb3_envs, 64, max(1, args.updates // 2), args.sb3_threads, args)
     fast = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args)
@@ -96,6 +102,12 @@ def main() -> None:
         f"  torch ({args.torch_envs:>5} envs, {args.torch_threads} threads): {fast:10,.0f} "
         f"env-steps/s   {fast / sb3:6.1f}x sb3"
     )
+    if args.compile:  # the first, untimed update pays for compiling
+        tc = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args, True)
+        print(
+            f"  torch compiled ({args.torch_envs:>5} envs): {tc:10,.0f} env-steps/s   "
+            f"{tc / sb3:6.1f}x sb3   {tc / fast:4.2f}x eager"
+        )
 
 
 if __name__ == "__main__":

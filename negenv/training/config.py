@@ -104,6 +104,10 @@ class TrainConfig:
     by ``delta`` to the rounds it spends, an exact change of units. A decision in round t
     then weighs in an update as much as one in round 0, instead of ``delta**t`` as much, so
     responders in late subgames learn as fast as early ones."""
+    compile: bool = False
+    """Compile each learner's actor and critic with ``torch.compile`` (torch backend): fewer,
+    fused passes over the set actor's token tensor. It pays on long runs: compiling takes
+    seconds to a minute, once per process and batch shape (see the README)."""
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""
@@ -234,6 +238,10 @@ class TrainConfig:
             )
         if self.anneal and self.backend != "torch":
             raise bad("anneal", "needs backend 'torch'")
+        if not isinstance(self.compile, bool):
+            raise bad("compile", "must be True or False")
+        if self.compile and self.backend != "torch":
+            raise bad("compile", "needs backend 'torch'")
         if not isinstance(self.round_units, bool):
             raise bad("round_units", "must be True or False")
         if self.round_units and self.backend != "torch":

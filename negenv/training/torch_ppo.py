@@ -91,6 +91,9 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     else:
         actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
     critic = critic_net(critic_dim, cfg.hidden).to(env.device)
+    if cfg.compile:  # in place: the modules' state_dict keys stay those of eager ones
+        actor.compile()
+        critic.compile()
     policy = ProbabilisticActor(
         TensorDictModule(actor, in_keys=["observation"], out_keys=["logits"]),
         in_keys={"logits": "logits", "mask": "action_mask"},
