@@ -102,8 +102,8 @@ class TrainConfig:
     """Measure values and advantages in the worth of the round each decision is taken in
     (torch backend): the critic learns ``V(s) / delta**round(s)`` and GAE discounts a step
     by ``delta`` to the rounds it spends, an exact change of units. A decision in round t
-    then weighs in an update as much as one in round 0, instead of ``delta**t`` as much, so
-    responders in late subgames learn as fast as early ones."""
+    then weighs in an update as much as one in round 0, instead of ``delta**t`` as much
+    (useful with ``subgames``; the README's Rubinstein table says what it changed)."""
     compile: bool = False
     """Compile each learner's actor and critic with ``torch.compile`` (torch backend): fewer,
     fused passes over the set actor's token tensor. It pays on long runs: compiling takes
