@@ -30,7 +30,7 @@ import train  # noqa: E402
 
 
 def throughput(
-    backend: str, envs: int, rollout: int, updates: int, threads: int, args, compile: bool = False
+    backend: str, envs: int, rollout: int, updates: int, threads: int, args, compiled: bool = False
 ) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         argv = [
@@ -66,7 +66,7 @@ def throughput(
             argv[argv.index("--device") : argv.index("--device") + 2] = []
         else:
             argv += ["--mediator-actor", args.mediator_actor]
-            argv += ["--compile"] if compile else []
+            argv += ["--compile"] if compiled else []
         with contextlib.redirect_stdout(io.StringIO()):  # its plan and run paths: temporary
             run = train.main(argv)
         with open(Path(run) / "progress.csv") as f:

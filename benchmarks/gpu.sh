@@ -19,7 +19,7 @@ envs=${ENVS:-65536}
 py=${PYTHON:-python3}
 mkdir -p "$out"
 if [ -d .wheels ]; then
-    "$py" -m pip install -q --no-index --find-links .wheels --no-deps .wheels/*.whl
+    "$py" -m pip install -q --no-index --no-deps .wheels/*.whl
 fi
 export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 "$py" - <<'EOF' | tee "$out/versions.txt"
