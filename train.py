@@ -35,6 +35,7 @@ from agents import learned, registry
 from negenv import rollout
 from negenv.layout import party_names
 from negenv.scenario import with_overrides
+from negenv.training import memory
 from negenv.training import config as config_mod
 from negenv.training.config import ROLE_OF, TrainConfig
 from negenv.training.runlog import RunLog, save_json, versions, write_text
@@ -217,7 +218,8 @@ def train(cfg: TrainConfig) -> Path:
     save_json(run / "versions.json", versions())
 
     # seeding: weights from the seed; every update reseeds its own random stream
-    torch.set_num_threads(cfg.torch_threads)  # docs/training.md: why, and when to change it
+    torch.set_num_threads(cfg.torch_threads)  # README, "Threads": why, and when to change it
+    memory.retain_freed_memory()  # large activations reuse freed memory (negenv/training/memory.py)
     print(
         f"{cfg.run_name}: {cfg.updates} updates of {cfg.batch_steps:,} steps "
         f"({cfg.updates * cfg.batch_steps:,} steps for the {cfg.total_steps:,} asked), "

@@ -122,7 +122,8 @@ class SetMediatorActor(nn.Module):
     def encode(self, cell: torch.Tensor, party: torch.Tensor, episode: torch.Tensor):
         """The token encoder: one tanh layer over [cell, party, episode] features (its weight
         split by block so that party and episode parts are computed once, not per cell),
-        then a linear layer; (M, N, K, H)."""
+        then a linear layer; (M, N, K, H). :meth:`forward` computes the same thing without
+        building it (see :meth:`_tokens`)."""
         first = (
             self.cell_in(cell)
             + self.party_in(party)[:, :, None]
@@ -130,22 +131,54 @@ class SetMediatorActor(nn.Module):
         )
         return self.out(torch.tanh(first))
 
+    def _tokens(self, cell: torch.Tensor, party: torch.Tensor, episode: torch.Tensor):
+        """The tanh layer of :meth:`encode`, (M, N, K, H), with its inputs factored.
+
+        The proposal is the same for every party, and ``ideal - proposal`` is linear in both,
+        so the cell block of the first layer splits into a per-cell part over three features
+        (ideal, weight, demand) and a per-issue part over the proposal. Only the per-cell part,
+        the two broadcast adds and the tanh touch (M, N, K, H) tensors; the adds are in place
+        on the matmul's output, which its backward does not need."""
+        wc = self.cell_in.weight  # (H, CELL_IN): ideal, weight, demand, proposal, gap
+        per_cell = torch.stack([wc[:, 0] + wc[:, 4], wc[:, 1], wc[:, 2]])  # (3, H)
+        per_issue = cell[:, 0, :, 3, None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias
+        per_issue = per_issue + self.episode_in(episode)[:, None]  # (M, K, H)
+        first = cell[..., :3] @ per_cell
+        first += per_issue[:, None]
+        first += self.party_in(party)[:, :, None]
+        return torch.tanh(first)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cell, party, episode, power, ideal = self._features(x)
-        h = self.encode(cell, party, episode)  # (M, N, K, H)
+        m, n, k = x.shape[0], self.n, self.k
+        t = self._tokens(cell, party, episode)  # (M, N, K, H); the encodings are out(t)
         w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)
-        issue = torch.cat([h.mean(1), (w[..., None, None] * h).sum(1)], -1)  # (M, K, 2H)
+        # `out` is linear, so it commutes with every pooling below: pool the tanh layer first
+        # and apply `out` to the pooled (M, K, H) and (M, N, H) tensors, never to (M, N, K, H).
+        # The mean and the power-weighted sum over parties are one batched matmul.
+        weights = torch.stack([torch.full_like(w, 1.0 / n), w], 1)  # (M, 2, N)
+        over_parties = (weights @ t.reshape(m, n, -1)).reshape(m, 2, k, -1)
+        wo, bo = self.out.weight, self.out.bias
+        issue = torch.cat(
+            [
+                nn.functional.linear(over_parties[:, 0], wo, bo),
+                nn.functional.linear(over_parties[:, 1], wo) + w.sum(-1)[:, None, None] * bo,
+            ],
+            -1,
+        )  # (M, K, 2H): mean and power-weighted sum of the encodings over parties
         pooled = issue.mean(1)  # (M, 2H)
         with_pool = lambda t: torch.cat([t, pooled[:, None].expand(-1, t.shape[1], -1)], -1)  # noqa: E731
 
-        # text: attention over parties (from log power) mixes ideals into a centre per issue
-        score = self.score(h).squeeze(-1) + torch.log(w.clamp_min(1e-6))[..., None]
+        # text: attention over parties (from log power) mixes ideals into a centre per issue;
+        # the score of an encoding is affine in it, so it folds into one vector over t
+        v, c = (self.score.weight @ wo)[0], self.score.weight @ bo + self.score.bias
+        score = t @ v + (c + torch.log(w.clamp_min(1e-6)))[..., None]  # (M, N, K)
         centre = (torch.softmax(score, 1) * ideal).sum(1)  # (M, K)
-        per_issue = with_pool(issue[..., : h.shape[-1]])  # (M, K, 3H)
+        per_issue = with_pool(issue[..., : wo.shape[0]])  # (M, K, 3H)
         mu = centre + self.shift(per_issue).squeeze(-1)
         beta = nn.functional.softplus(self.precision(per_issue).squeeze(-1)) * self.beta0
         text = -beta[..., None] * (self.grid - mu[..., None]) ** 2  # (M, K, L)
 
-        party = with_pool(h.mean(2))  # (M, N, 3H)
+        party = with_pool(nn.functional.linear(t.sum(2) / k, wo, bo))  # (M, N, 3H)
         guarantee = torch.cat([self.keep(pooled), self.guarantee(party).squeeze(-1)], -1)
-        return torch.cat([text.reshape(x.shape[0], -1), guarantee, self.monitor(pooled)], -1)
+        return torch.cat([text.reshape(m, -1), guarantee, self.monitor(pooled)], -1)

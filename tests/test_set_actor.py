@@ -122,3 +122,48 @@ def test_rebinding_checks_the_grids():
     with pytest.raises(ValueError, match="11 and 5"):
         actor.for_layout(Layout.of(load({"name": "coarse", "proposal_levels": 11})))
     assert math.isclose(float(actor.beta0) * math.log(2), 1 / (2 * 0.1**2), rel_tol=1e-9)
+
+
+def direct_forward(actor: SetMediatorActor, x: torch.Tensor) -> torch.Tensor:
+    """The actor written out directly: every head reads the (M, N, K, H) encodings."""
+    cell, party, episode, power, ideal = actor._features(x)
+    h = actor.encode(cell, party, episode)
+    w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)
+    issue = torch.cat([h.mean(1), (w[..., None, None] * h).sum(1)], -1)
+    pooled = issue.mean(1)
+
+    def with_pool(t):
+        return torch.cat([t, pooled[:, None].expand(-1, t.shape[1], -1)], -1)
+
+    score = actor.score(h).squeeze(-1) + torch.log(w.clamp_min(1e-6))[..., None]
+    centre = (torch.softmax(score, 1) * ideal).sum(1)
+    per_issue = with_pool(issue[..., : h.shape[-1]])
+    mu = centre + actor.shift(per_issue).squeeze(-1)
+    beta = torch.nn.functional.softplus(actor.precision(per_issue).squeeze(-1)) * actor.beta0
+    text = -beta[..., None] * (actor.grid - mu[..., None]) ** 2
+    guarantee = actor.guarantee(with_pool(h.mean(2))).squeeze(-1)
+    heads = [text.reshape(len(x), -1), actor.keep(pooled), guarantee, actor.monitor(pooled)]
+    return torch.cat(heads, -1)
+
+
+@pytest.mark.parametrize("name", ["multilateral_5", "lilliput"])
+def test_factored_forward_is_the_direct_one(name):
+    """forward pools the tanh layer before the output layer and folds the attention score
+    into it; logits and every weight's gradient match the direct computation (float64)."""
+    lay, x, _ = observation(name)
+    x = x.double()
+    x[:3, lay.mediator_obs["powers"]] = 0.0  # the all-zero-power guard of the weighted sum
+    actor = SetMediatorActor(lay, hidden=8).double()
+    for p in actor.parameters():
+        torch.nn.init.normal_(p, std=0.5)
+    target = torch.randn(len(x), int(sum(lay.mediator_nvec)), dtype=torch.float64)
+    grads = []
+    for fn in (actor, lambda y: direct_forward(actor, y)):
+        actor.zero_grad()
+        out = fn(x)
+        (out * target).sum().backward()
+        grads.append((out.detach(), [p.grad.clone() for p in actor.parameters()]))
+    (a, ga), (b, gb) = grads
+    torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
+    for u, v in zip(ga, gb, strict=True):
+        torch.testing.assert_close(u, v, rtol=1e-9, atol=1e-9)
