@@ -35,8 +35,8 @@ from agents import learned, registry
 from negenv import rollout
 from negenv.layout import party_names
 from negenv.scenario import with_overrides
-from negenv.training import memory
 from negenv.training import config as config_mod
+from negenv.training import memory
 from negenv.training.config import ROLE_OF, TrainConfig
 from negenv.training.runlog import RunLog, save_json, versions, write_text
 
