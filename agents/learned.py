@@ -149,13 +149,15 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
         lay = Layout.of(scenario)
         actor: nn.Module = SetMediatorActor(lay, int(entry["set_width"]))
         nvec = tuple(int(n) for n in lay.mediator_nvec)
-    elif entry.get("arch") == "ordinal":
-        from agents.ordinal import OrdinalActor, ordinal_components
+    elif entry.get("arch") in ("ordinal", "ego"):
+        from agents.ordinal import EgoView, OrdinalActor, ordinal_components
         from negenv.layout import Layout
 
-        names = Layout.of(scenario).party_components
-        ordinal = ordinal_components(names)
-        actor = OrdinalActor(entry["obs_dim"], nvec, tuple(entry["hidden"]), ordinal)
+        lay = Layout.of(scenario)
+        ordinal = ordinal_components(lay.party_components)
+        view = EgoView(lay) if entry["arch"] == "ego" else None
+        hidden = tuple(entry["hidden"])
+        actor = OrdinalActor(entry["obs_dim"], nvec, hidden, ordinal, view=view)
     else:
         actor = actor_net(entry["obs_dim"], nvec, tuple(entry["hidden"]))
     actor.load_state_dict(entry["actor"])

@@ -12,6 +12,16 @@ over the L levels (a discretised Gaussian). Raising the reward of a level moves 
 towards it, so neighbouring levels share what is learned, and the bell narrows as the
 precision grows. At initialisation ``mu`` = 1/2 and the bell is wide (``prior_width``), so
 the first texts spread over the whole grid.
+
+With ``view`` (an :class:`EgoView`, ``train.py --party-actor ego``) the actor reads and writes
+from its own seat: per-party blocks of the observation are rotated so that its own entry
+comes first, the standing text is read as its closeness to the party's ideal, the ideal
+itself is not read, and the centre of each text is ``ideal + c * (1 - 2 * ideal)`` for a
+network output ``c`` (0 asks for the party's ideal, 1 for its mirror image ``1 - ideal``,
+1/2 for mid-grid). Two parties in mirrored situations then see the same input and post
+mirrored texts, so a policy shared by the seats cannot learn one seat's texts for the other
+(in ``rubinstein`` a shared absolute-level policy learned to post, from both seats, texts
+that only the first proposer wanted).
 """
 
 from __future__ import annotations
@@ -22,6 +32,38 @@ import torch
 from torch import nn
 
 from agents.learned import mlp
+from negenv.layout import Layout
+
+#: the party-observation blocks with one entry per party, in seat order
+PER_PARTY = ("self", "powers", "guarantees", "last_votes", "proposer", "detected", "holdout")
+
+
+class EgoView:
+    """A party observation (M, D) seen from the party's own seat (see the module docstring).
+
+    Args:
+        layout: the scenario layout whose party observations are read.
+    """
+
+    def __init__(self, layout: Layout):
+        obs, n, k = layout.party_obs, layout.n, layout.k
+        self.n, self.k = n, k
+        self.me = obs["self"]
+        self.blocks = [(obs[name], 1) for name in PER_PARTY] + [(obs["demands"], k)]
+        self.ideal, self.proposal = obs["ideal"], obs["proposal"]
+
+    def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the seat-relative observation, the party's ideal (M, K))."""
+        m, n = x.shape[0], self.n
+        seat = x[:, self.me].argmax(-1)
+        order = (torch.arange(n, device=x.device) + seat[:, None]) % n  # own entry first
+        y, ideal = x.clone(), x[:, self.ideal]
+        for sl, width in self.blocks:
+            block = x[:, sl].reshape(m, n, width)
+            y[:, sl] = block.gather(1, order[..., None].expand(-1, -1, width)).reshape(m, -1)
+        y[:, self.proposal] = 1.0 - (x[:, self.proposal] - ideal).abs()
+        y[:, self.ideal] = 0.0
+        return y, ideal
 
 
 def ordinal_components(names: tuple[str, ...]) -> tuple[int, ...]:
@@ -39,6 +81,8 @@ class OrdinalActor(nn.Module):
         hidden: widths of the tanh trunk.
         ordinal: indices of the grid components (:func:`ordinal_components`).
         prior_width: the initial bell's width, in text units.
+        view: read and write from the party's own seat (:class:`EgoView`; the proposal
+            components must be the K texts, in issue order).
     """
 
     def __init__(
@@ -48,10 +92,14 @@ class OrdinalActor(nn.Module):
         hidden: tuple[int, ...],
         ordinal: tuple[int, ...],
         prior_width: float = 0.5,
+        view: EgoView | None = None,
     ):
         super().__init__()
         if not ordinal or not hidden:
             raise ValueError("OrdinalActor needs at least one ordinal component and one layer")
+        if view is not None and len(ordinal) != view.k:
+            raise ValueError(f"an EgoView needs one text per issue ({view.k}); got {len(ordinal)}")
+        self.view = view
         self.nvec, self.ordinal = tuple(int(n) for n in nvec), tuple(ordinal)
         self.free_sizes = [n for i, n in enumerate(self.nvec) if i not in self.ordinal]
         self.trunk = nn.Sequential(*list(mlp([obs_dim, *hidden], 2**0.5)), nn.Tanh())
@@ -68,9 +116,13 @@ class OrdinalActor(nn.Module):
             self.register_buffer(f"grid{i}", torch.linspace(0, 1, self.nvec[i]), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.view is not None:
+            x, ideal = self.view(x)
         h = self.trunk(x)
         free = self.free(h).split(self.free_sizes, -1)
         mu, rho = self.bell(h).chunk(2, -1)
+        if self.view is not None:  # mu is the concession c, mapped onto the party's own axis
+            mu = ideal + mu * (1.0 - 2.0 * ideal)
         beta = nn.functional.softplus(rho) * self.beta0
         parts, f, o = [], iter(free), 0
         for i in range(len(self.nvec)):

@@ -36,7 +36,8 @@ def row(run: Path, checkpoint: str) -> str:
     top = sc.proposal_levels - 1
     spe = [grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds, tie)[1] / top for tie in (1, 0)]
     method = f"subgames {cfg.subgames}" if cfg.subgames else "plain PPO"
-    method += ", ordinal texts" if cfg.party_actor == "ordinal" else ""
+    method += {"ordinal": ", ordinal texts", "ego": ", ego view"}.get(cfg.party_actor, "")
+    method += f", backward {cfg.backward:g}" if cfg.backward else ""
     method += ", anneal" if cfg.anneal else ""
     method += ", round units" if cfg.round_units else ""
     method += f", {cfg.total_steps / 1e6:g}M steps, {cfg.num_envs} envs"

@@ -88,3 +88,72 @@ def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path):
 def test_ordinal_needs_parties_that_post_texts(kwargs, match):
     with pytest.raises(ValueError, match=f"party_actor = 'ordinal' is invalid.*{match}"):
         TrainConfig(party_actor="ordinal", **kwargs).validate()
+
+
+def _mirrored(state, n: int):
+    """The same situation with the seats swapped and the issue axis flipped (x -> 1 - x):
+    in ``rubinstein`` party 1 then stands where party 0 stood."""
+    fields = {}
+    for name, value in vars(state).items():
+        v = np.asarray(value)
+        if v.ndim >= 2 and v.shape[1] == n:
+            v = v[:, ::-1].copy()
+        fields[name] = v
+    for name in ("ideal", "seen_ideal", "proposal", "agreement"):
+        fields[name] = 1.0 - fields[name]
+    fields["proposer"] = np.where(state.proposer >= 0, 1 - state.proposer, state.proposer)
+    fields["demands"] = np.zeros_like(fields["demands"])  # cheap-talk directions are absolute
+    return type(state)(**fields)
+
+
+def test_the_ego_view_sees_mirrored_seats_alike_and_mirrors_their_texts():
+    from agents.ordinal import EgoView
+    from negenv import observe
+
+    sc = negenv.load("rubinstein")
+    env = negenv.parallel_env(sc)
+    lay = env.layout
+    obs, _ = env.reset(seed=3)
+    for seat, agent in enumerate(env.agents):
+        env.action_space(agent).seed(seat)
+    for _ in range(3):  # a few random rounds: votes, texts and a proposer on the record
+        acts = {a: env.action_space(a).sample(obs[a]["action_mask"]) for a in env.agents}
+        for a in acts:
+            acts[a][0] = 0  # reject, so that the episode goes on
+        obs, *_ = env.step(acts)
+    state = env.core_state
+    state = type(state)(**(vars(state) | {"demands": np.zeros_like(state.demands)}))
+    mirror = _mirrored(state, lay.n)
+    here, _ = observe.observations(sc, lay, state)
+    there, _ = observe.observations(sc, lay, mirror)
+    x = torch.tensor(np.stack([here[0, 0], there[0, 1]]), dtype=torch.float32)
+    assert not torch.equal(x[0], x[1])  # the raw observations differ (seat, ideal, text)
+    view = EgoView(lay)
+    seen, ideal = view(x)
+    torch.testing.assert_close(seen[0], seen[1])
+    assert ideal[:, 0].tolist() == [1.0, 0.0]
+    torch.manual_seed(0)
+    actor = OrdinalActor(lay.party_obs.size, lay.party_nvec, (16,), (4,), view=view)
+    for p in actor.parameters():  # trained-size weights, not the near-zero initial heads
+        torch.nn.init.normal_(p, std=0.5)
+    out = actor(x)
+    torch.testing.assert_close(out[0, :8], out[1, :8])  # votes, compliance, signals
+    torch.testing.assert_close(out[0, 8:], out[1, 8:].flip(-1))  # level l <-> level 100 - l
+
+
+def test_an_ego_run_saves_and_loads_as_a_population(tmp_path):
+    cfg = TrainConfig(
+        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor="ego"
+    ).validate()
+    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
+    learner = torch_ppo.make_learner(env, "party", cfg)
+    entry = learner.state(cfg.hidden)
+    assert entry["arch"] == "ego"
+    path = tmp_path / "ego.pt"
+    learned.save_checkpoint(
+        path, {"backend": "torch", "scenario": "rubinstein", "roles": {"party": entry}}
+    )
+    policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
+    assert policy.actor.view is not None
+    x = env.reset(seed=0)["party"]["observation"].reshape(-1, env.layout.party_obs.size).float()
+    assert torch.equal(policy.actor(x), learner.actor(x))

@@ -4,6 +4,7 @@ a later round, its steps are played as specified and never learned from."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from negenv.training import torch_ppo
@@ -60,3 +61,41 @@ def test_the_prelude_rejects_posts_random_texts_and_is_not_learned_from():
 def test_without_subgames_every_step_is_learned_from():
     *_, d, _ = _collect(subgames=0)
     assert "learn" not in d
+
+
+def test_the_backward_curriculum_starts_late_first():
+    """TrainConfig.backward: the earliest start round falls from ``subgames`` to 0 over the
+    first ``backward`` of the updates, then starts are uniform over 0..subgames."""
+    cfg = TrainConfig(
+        scenario="rubinstein",
+        learn="parties",
+        num_envs=64,
+        rollout_steps=8,
+        total_steps=64 * 8 * 100,
+        subgames=49,
+        backward=0.5,
+    ).validate()
+    assert cfg.updates == 100
+    lows = [torch_ppo.lowest_start(cfg, u) for u in (0, 1, 25, 49, 50, 99)]
+    assert lows == [49, 49, 25, 1, 0, 0]  # ceil(49 * (1 - u / 50)): 48.02 -> 49
+    off = TrainConfig(scenario="rubinstein", learn="parties", subgames=49).validate()
+    assert torch_ppo.lowest_start(off, 0) == 0
+    # the prelude draws every slot's start round from lowest..subgames
+    env = VectorNegotiationEnv("rubinstein", num_envs=512)
+    env.reset(seed=0)
+    gen = torch.Generator().manual_seed(0)
+    starts = torch_ppo.Prelude(env, 49, gen, lowest=45).start
+    assert set(starts.tolist()) == {45, 46, 47, 48, 49}
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"backward": 0.5}, "backward = 0.5 is invalid: needs subgames > 0"),
+        ({"backward": 1.5, "subgames": 3}, r"backward = 1.5 is invalid: must be a fraction"),
+        ({"backward": -0.1, "subgames": 3}, r"backward = -0.1 is invalid: must be a fraction"),
+    ],
+)
+def test_a_bad_backward_curriculum_is_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(scenario="rubinstein", learn="parties", **kwargs).validate()

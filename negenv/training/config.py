@@ -81,11 +81,13 @@ class TrainConfig:
     flat observation (tied to the scenario's layout). The sb3 backend uses SB3's MLP."""
     set_width: int = 32
     """Width of the set actor's token encoder."""
-    party_actor: Literal["mlp", "ordinal"] = "mlp"
+    party_actor: Literal["mlp", "ordinal", "ego"] = "mlp"
     """The learned parties' actor (torch backend): ``mlp`` gives every option its own logit;
     ``ordinal`` scores the levels of each text a party posts (unmediated scenarios) by a bell
     over the grid whose centre and width the network emits (agents.ordinal), so that
-    neighbouring levels share what is learned."""
+    neighbouring levels share what is learned; ``ego`` is ``ordinal`` read and written from
+    the party's own seat (agents.ordinal.EgoView), so that a policy shared by the seats
+    treats mirrored situations alike."""
     anneal: bool = False
     """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
     (torch backend), so that the policies end near-deterministic: what a learner best
@@ -98,6 +100,13 @@ class TrainConfig:
     prelude's steps are not learned from. Every subgame is then on the learners' path, so
     responders learn what to do with texts an equilibrium never posts (0: off, the game as
     it is). Evaluation and the reports always play the game from round 0."""
+    backward: float = 0.0
+    """Backward induction as a curriculum for ``subgames`` (a fraction of the updates, 0: off):
+    over the first ``backward`` of the updates the earliest start round falls linearly from
+    ``subgames`` to 0, so that episodes start late first, and the learners settle the
+    subgames near the end before the rounds that lead to them; afterwards starts are uniform
+    over 0..subgames. With ``subgames`` = max_rounds - 1 the first updates play the last
+    vote only."""
     round_units: bool = False
     """Measure values and advantages in the worth of the round each decision is taken in
     (torch backend): the critic learns ``V(s) / delta**round(s)`` and GAE discounts a step
@@ -206,8 +215,8 @@ class TrainConfig:
             raise bad("mediator_actor", "one of 'set', 'mlp'")
         if not isinstance(self.set_width, int) or self.set_width < 1:
             raise bad("set_width", "must be an int >= 1")
-        if self.party_actor not in ("mlp", "ordinal"):
-            raise bad("party_actor", "one of 'mlp', 'ordinal'")
+        if self.party_actor not in ("mlp", "ordinal", "ego"):
+            raise bad("party_actor", "one of 'mlp', 'ordinal', 'ego'")
         if self.name and (Path(self.name).name != self.name or self.name in (".", "..")):
             raise bad("name", "a plain folder name (no path separators)")
         if self.eval_seed == self.seed:
@@ -227,12 +236,13 @@ class TrainConfig:
                 "needs learn='parties', backend 'torch' and an unmediated scenario "
                 f"(got learn={self.learn!r}, backend={self.backend!r}, scenario {sc.name!r})",
             )
-        if self.party_actor == "ordinal" and (
+        if self.party_actor in ("ordinal", "ego") and (
             self.backend != "torch" or self.learn == "mediator" or sc.mediated
         ):
             raise bad(
                 "party_actor",
-                "'ordinal' needs backend 'torch', learning parties and an unmediated scenario "
+                f"{self.party_actor!r} needs backend 'torch', learning parties and an unmediated "
+                "scenario "
                 f"(parties post the texts; got backend={self.backend!r}, learn={self.learn!r}, "
                 f"scenario {sc.name!r})",
             )
@@ -246,6 +256,10 @@ class TrainConfig:
             raise bad("round_units", "must be True or False")
         if self.round_units and self.backend != "torch":
             raise bad("round_units", "needs backend 'torch'")
+        if not isinstance(self.backward, (int, float)) or not 0.0 <= self.backward <= 1.0:
+            raise bad("backward", "must be a fraction in [0, 1] (0: off)")
+        if self.backward and not self.subgames:
+            raise bad("backward", "needs subgames > 0 (it orders the subgame starts)")
         if self.subgames >= sc.max_rounds:
             raise bad("subgames", f"must be below the scenario's max_rounds = {sc.max_rounds}")
         if self.learn in ("mediator", "all") and not sc.mediated:

@@ -18,6 +18,7 @@ background agents cross to numpy.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,7 +31,7 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
 from agents.learned import actor_net, critic_net
-from agents.ordinal import OrdinalActor, ordinal_components
+from agents.ordinal import EgoView, OrdinalActor, ordinal_components
 from agents.set_actor import SetMediatorActor
 from negenv import rng
 from negenv.distributions import MaskedMultiCategorical
@@ -56,7 +57,7 @@ class Learner:
         arch = (
             "set"
             if isinstance(self.actor, SetMediatorActor)
-            else "ordinal"
+            else ("ego" if self.actor.view is not None else "ordinal")
             if isinstance(self.actor, OrdinalActor)
             else "mlp"
         )
@@ -85,9 +86,10 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     critic_dim = obs_dim + (lay.global_state.size if cfg.critic == "mappo" else 0)
     if role == "mediator" and cfg.mediator_actor == "set":
         actor = SetMediatorActor(lay, cfg.set_width).to(env.device)
-    elif role == "party" and cfg.party_actor == "ordinal":
+    elif role == "party" and cfg.party_actor in ("ordinal", "ego"):
         ordinal = ordinal_components(lay.party_components)
-        actor = OrdinalActor(obs_dim, nvec, cfg.hidden, ordinal).to(env.device)
+        view = EgoView(lay) if cfg.party_actor == "ego" else None
+        actor = OrdinalActor(obs_dim, nvec, cfg.hidden, ordinal, view=view).to(env.device)
     else:
         actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
     critic = critic_net(critic_dim, cfg.hidden).to(env.device)
@@ -157,15 +159,18 @@ class Prelude:
     """Scripted opening rounds that start training episodes in later subgames
     (``TrainConfig.subgames``): until the round drawn for its episode, every party rejects,
     complies, keeps its coalition, signals nothing, and the proposer posts a uniformly random
-    legal text. Each slot draws its start round when its episode begins."""
+    legal text. Each slot draws its start round, uniformly from ``lowest``..``rounds``, when
+    its episode begins."""
 
-    def __init__(self, env: VectorNegotiationEnv, rounds: int, gen: torch.Generator):
-        self.env, self.rounds, self.gen = env, rounds, gen
+    def __init__(
+        self, env: VectorNegotiationEnv, rounds: int, gen: torch.Generator, lowest: int = 0
+    ):
+        self.env, self.rounds, self.lowest, self.gen = env, rounds, lowest, gen
         self.start = self._draw(env.num_envs)
 
     def _draw(self, count: int) -> torch.Tensor:
         dev = self.env.device
-        return torch.randint(0, self.rounds + 1, (count,), generator=self.gen, device=dev)
+        return torch.randint(self.lowest, self.rounds + 1, (count,), generator=self.gen, device=dev)
 
     def active(self) -> torch.Tensor:
         """(B,) the slots still in their prelude."""
@@ -191,6 +196,14 @@ class Prelude:
         if done is not None:
             idx = torch.nonzero(done).squeeze(1)
             self.start[idx] = self._draw(idx.numel())
+
+
+def lowest_start(cfg: TrainConfig, update: int) -> int:
+    """The earliest subgame start round of ``update`` (``TrainConfig.backward``)."""
+    if not cfg.backward:
+        return 0
+    left = 1.0 - update / (cfg.backward * cfg.updates)
+    return max(0, min(cfg.subgames, math.ceil(cfg.subgames * left)))
 
 
 def _flat(role: str, x: torch.Tensor) -> torch.Tensor:
@@ -220,7 +233,7 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
     """Play one rollout; returns per-role tensors shaped (T, E, ...) and the finished
     episodes' outcome records (with ``cfg.round_units``, each step's ``unit`` too)."""
     obs = env.reset(seed=cfg.seed, first_slot=update * cfg.num_envs)
-    prelude = Prelude(env, cfg.subgames, gen) if cfg.subgames else None
+    prelude = Prelude(env, cfg.subgames, gen, lowest_start(cfg, update)) if cfg.subgames else None
     buf: dict[str, dict[str, list]] = {ln.role: {} for ln in learners}
     outcomes: list[dict[str, np.ndarray]] = []
     for _ in range(cfg.rollout_steps):
