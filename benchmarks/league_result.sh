@@ -27,3 +27,15 @@ python benchmarks/per_population.py reports/league-heldout
 python -m negenv.exploit --mediator runs/league-main/mediator.mix.json --population mixed \
     --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
     --episodes 2000 --out reports/exploit/league-main.json
+# the second league of the README: every scripted party population and nbs_seen in the
+# meta-game from the start (about 50 min), scored on the same held-out union
+python train.py --league --iterations 3 --mediators "$main" guarantees_monitoring nbs_seen \
+    --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
+    --threads 1 --name league-wide $([ -f runs/league-wide/league.json ] && echo --resume)
+python -m negenv.evaluate --mediator runs/league-wide/mediator.mix.json --mediator nbs_seen \
+    --mediator nbs_full --mediator "$main" --scenario multilateral_5 \
+    --population threshold --population mixed --population opportunistic \
+    --population exploiters --population runs/heldout-parties-s7/best.pt \
+    --population runs/heldout-parties-s11/best.pt \
+    --episodes 1000 --seed 2000003 --out reports/league-wide-heldout --no-progress
+python benchmarks/per_population.py reports/league-wide-heldout

@@ -37,6 +37,22 @@ for pair in 0.5:7 0.8:21 0.9:43 0.95:49; do                      # and in round 
         --party-actor ordinal --subgames "$g" --anneal --round-units --threads 1 \
         --name "rubinstein-units-$d"
 done
+for d in 0.5 0.8 0.9 0.95; do                                      # ego view, backward starts
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --threads 1 --name "rubinstein-ego-$d"
+done
+for d in 0.5 0.8 0.9 0.95; do                                      # ablation: backward starts
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --backward 0.7 --threads 1 --name "rubinstein-ego-back-$d"
+done
+for d in 0.5 0.9; do                                                # ablation: no ego view
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --backward 0.7 --party-actor ordinal --threads 1 --name "abl-ordinal-$d"
+done
+python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
+    runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
+    runs/rubinstein-ego-back-0.8 runs/rubinstein-ego-back-0.9 runs/rubinstein-ego-back-0.95 \
+    runs/abl-ordinal-0.5 runs/abl-ordinal-0.9
 python benchmarks/rubinstein_table.py runs/rubinstein-units-0.5 runs/rubinstein-units-0.8 \
     runs/rubinstein-units-0.9 runs/rubinstein-units-0.95
 python benchmarks/rubinstein_table.py runs/rubinstein-ordinal-0.5 runs/rubinstein-ordinal-0.8 \

@@ -241,3 +241,19 @@ def test_checkpoint_errors_are_clear(tmp_path):
     torch.save({"weights": torch.zeros(2)}, foreign)
     with pytest.raises(ValueError, match="not a negenv checkpoint"):
         learned.load_checkpoint(foreign)
+
+
+@pytest.mark.parametrize(
+    "path",
+    sorted(
+        p
+        for p in (Path(__file__).parents[1] / "configs" / "train").glob("*.yaml")
+        if not p.stem.endswith("_scenario")
+    ),
+    ids=lambda p: p.stem,
+)
+def test_every_shipped_training_config_validates(path):
+    from negenv.training import config as config_mod
+
+    cfg = config_mod.load(path).validate()  # raises on any bad field
+    assert cfg.updates >= 1
