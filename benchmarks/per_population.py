@@ -1,6 +1,6 @@
 """A metric of a scorecard by scenario, party population and mediator, with bootstrap 95% CIs.
 
-    python benchmarks/per_population.py runs/<run>/scorecard [--metric mediator_objective]
+python benchmarks/per_population.py runs/<run>/scorecard [--metric mediator_objective]
 """
 
 from __future__ import annotations
