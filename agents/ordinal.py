@@ -21,7 +21,9 @@ network output ``c`` (0 asks for the party's ideal, 1 for its mirror image ``1 -
 1/2 for mid-grid). Two parties in mirrored situations then see the same input and post
 mirrored texts, so a policy shared by the seats cannot learn one seat's texts for the other
 (in ``rubinstein`` a shared absolute-level policy learned to post, from both seats, texts
-that only the first proposer wanted).
+that only the first proposer wanted). Two limits: demand signals, which are directions on the
+grid, are read and sent as they are (not mirrored); and a party whose ideal is 1/2 has no
+mirror axis, so its centre moves only through the scale of ``c``.
 """
 
 from __future__ import annotations
