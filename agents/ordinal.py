@@ -23,7 +23,7 @@ mirrored texts, so a policy shared by the seats cannot learn one seat's texts fo
 (in ``rubinstein`` a shared absolute-level policy learned to post, from both seats, texts
 that only the first proposer wanted). Two limits: demand signals, which are directions on the
 grid, are read and sent as they are (not mirrored); and a party whose ideal is 1/2 has no
-mirror axis, so its centre moves only through the scale of ``c``.
+mirror axis: its texts stay centred at 1/2 (near 1/2 it needs a large ``c`` to move).
 """
 
 from __future__ import annotations
