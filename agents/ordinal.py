@@ -49,20 +49,22 @@ class EgoView:
 
     def __init__(self, layout: Layout):
         obs, n, k = layout.party_obs, layout.n, layout.k
-        self.n, self.k = n, k
-        self.me = obs["self"]
-        self.blocks = [(obs[name], 1) for name in PER_PARTY] + [(obs["demands"], k)]
-        self.ideal, self.proposal = obs["ideal"], obs["proposal"]
+        self.k = k
+        self.me, self.ideal, self.proposal = obs["self"], obs["ideal"], obs["proposal"]
+        # columns[s]: the observation's columns in the order party s reads them, its own
+        # entry of every per-party block first (one gather per call)
+        columns = torch.arange(obs.size).repeat(n, 1)
+        for sl, width in [(obs[name], 1) for name in PER_PARTY] + [(obs["demands"], k)]:
+            block = torch.arange(sl.start, sl.stop).reshape(n, width)
+            for seat in range(n):
+                columns[seat, sl] = block.roll(-seat, 0).reshape(-1)
+        self.columns = columns
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(the seat-relative observation, the party's ideal (M, K))."""
-        m, n = x.shape[0], self.n
-        seat = x[:, self.me].argmax(-1)
-        order = (torch.arange(n, device=x.device) + seat[:, None]) % n  # own entry first
-        y, ideal = x.clone(), x[:, self.ideal]
-        for sl, width in self.blocks:
-            block = x[:, sl].reshape(m, n, width)
-            y[:, sl] = block.gather(1, order[..., None].expand(-1, -1, width)).reshape(m, -1)
+        self.columns = self.columns.to(x.device)
+        ideal = x[:, self.ideal]
+        y = x.gather(1, self.columns[x[:, self.me].argmax(-1)])
         y[:, self.proposal] = 1.0 - (x[:, self.proposal] - ideal).abs()
         y[:, self.ideal] = 0.0
         return y, ideal

@@ -119,20 +119,10 @@ class SetMediatorActor(nn.Module):
         cell = torch.stack([*cells, proposal, ideal - proposal], -1)
         return cell, torch.stack(party, -1), episode, get("powers"), ideal
 
-    def encode(self, cell: torch.Tensor, party: torch.Tensor, episode: torch.Tensor):
-        """The token encoder: one tanh layer over [cell, party, episode] features (its weight
-        split by block so that party and episode parts are computed once, not per cell),
-        then a linear layer; (M, N, K, H). :meth:`forward` computes the same thing without
-        building it (see :meth:`_tokens`)."""
-        first = (
-            self.cell_in(cell)
-            + self.party_in(party)[:, :, None]
-            + self.episode_in(episode)[:, None, None]
-        )
-        return self.out(torch.tanh(first))
-
     def _tokens(self, cell: torch.Tensor, party: torch.Tensor, episode: torch.Tensor):
-        """The tanh layer of :meth:`encode`, (M, N, K, H), with its inputs factored.
+        """The token encoder's tanh layer, (M, N, K, H): ``tanh(cell_in(cell) +
+        party_in(party) + episode_in(episode))`` broadcast over parties and issues; the
+        encodings are ``out`` of it, which :meth:`forward` applies only after pooling.
 
         The proposal is the same for every party, and ``ideal - proposal`` is linear in both,
         so the cell block of the first layer splits into a per-cell part over three features

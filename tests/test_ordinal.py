@@ -56,25 +56,28 @@ def test_the_bell_peaks_at_the_level_nearest_its_centre():
     assert torch.allclose(text, -beta * (grid - 0.734) ** 2)
 
 
-def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path):
+@pytest.mark.parametrize("arch", ["ordinal", "ego"])
+def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch):
     cfg = TrainConfig(
-        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor="ordinal"
+        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor=arch
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
     learner = torch_ppo.make_learner(env, "party", cfg)
     assert isinstance(learner.actor, OrdinalActor)
     entry = learner.state(cfg.hidden)
-    assert entry["arch"] == "ordinal"
-    path = tmp_path / "ordinal.pt"
+    assert entry["arch"] == arch
+    path = tmp_path / f"{arch}.pt"
     learned.save_checkpoint(
         path, {"backend": "torch", "scenario": "rubinstein", "roles": {"party": entry}}
     )
     policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
-    x = torch.randn(5, env.layout.party_obs.size)
+    assert (policy.actor.view is None) == (arch == "ordinal")
+    obs = env.reset(seed=0)["party"]["observation"].reshape(-1, env.layout.party_obs.size)
+    x = torch.cat([obs.float(), torch.randn(5, env.layout.party_obs.size)])
     assert torch.equal(policy.actor(x), learner.actor(x))
-    mask = np.ones((5, sum(env.layout.party_nvec)), np.int8)
+    mask = np.ones((len(x), sum(env.layout.party_nvec)), np.int8)
     act = policy.act(x.numpy(), mask)
-    assert act.shape == (5, len(env.layout.party_nvec))
+    assert act.shape == (len(x), len(env.layout.party_nvec))
     assert np.array_equal(act[:, 4], policy.actor(x)[:, 8:].argmax(-1).numpy())
 
 
@@ -141,19 +144,19 @@ def test_the_ego_view_sees_mirrored_seats_alike_and_mirrors_their_texts():
     torch.testing.assert_close(out[0, 8:], out[1, 8:].flip(-1))  # level l <-> level 100 - l
 
 
-def test_an_ego_run_saves_and_loads_as_a_population(tmp_path):
-    cfg = TrainConfig(
-        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor="ego"
-    ).validate()
-    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
-    learner = torch_ppo.make_learner(env, "party", cfg)
-    entry = learner.state(cfg.hidden)
-    assert entry["arch"] == "ego"
-    path = tmp_path / "ego.pt"
-    learned.save_checkpoint(
-        path, {"backend": "torch", "scenario": "rubinstein", "roles": {"party": entry}}
-    )
-    policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
-    assert policy.actor.view is not None
-    x = env.reset(seed=0)["party"]["observation"].reshape(-1, env.layout.party_obs.size).float()
-    assert torch.equal(policy.actor(x), learner.actor(x))
+def test_the_ego_view_puts_the_own_entry_first_then_the_next_seats():
+    from agents.ordinal import EgoView
+
+    lay = Layout.of(negenv.load("unmediated_5"))
+    obs = lay.party_obs
+    x = torch.zeros(1, obs.size)
+    x[0, obs["self"].start + 3] = 1.0  # seat 3 of 5
+    x[0, obs["powers"]] = torch.tensor([10.0, 11.0, 12.0, 13.0, 14.0])
+    x[0, obs["demands"]] = torch.arange(20.0)  # (party, issue) in seat order
+    x[0, obs["round"]] = 0.25
+    y, _ = EgoView(lay)(x)
+    assert y[0, obs["self"]].tolist() == [1.0, 0.0, 0.0, 0.0, 0.0]
+    assert y[0, obs["powers"]].tolist() == [13.0, 14.0, 10.0, 11.0, 12.0]
+    expected = [*range(12, 20), *range(0, 12)]  # party 3's four issues first, then 4, 0, 1, 2
+    assert y[0, obs["demands"]].tolist() == [float(v) for v in expected]
+    assert y[0, obs["round"]].tolist() == [0.25]  # episode-level entries stay where they are

@@ -127,7 +127,12 @@ def test_rebinding_checks_the_grids():
 def direct_forward(actor: SetMediatorActor, x: torch.Tensor) -> torch.Tensor:
     """The actor written out directly: every head reads the (M, N, K, H) encodings."""
     cell, party, episode, power, ideal = actor._features(x)
-    h = actor.encode(cell, party, episode)
+    first = (
+        actor.cell_in(cell)
+        + actor.party_in(party)[:, :, None]
+        + actor.episode_in(episode)[:, None, None]
+    )
+    h = actor.out(torch.tanh(first))  # (M, N, K, H): every cell's encoding
     w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)
     issue = torch.cat([h.mean(1), (w[..., None, None] * h).sum(1)], -1)
     pooled = issue.mean(1)

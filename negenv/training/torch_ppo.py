@@ -54,13 +54,12 @@ class Learner:
     loss: ClipPPOLoss
 
     def state(self, hidden: tuple[int, ...]) -> dict[str, Any]:
-        arch = (
-            "set"
-            if isinstance(self.actor, SetMediatorActor)
-            else ("ego" if self.actor.view is not None else "ordinal")
-            if isinstance(self.actor, OrdinalActor)
-            else "mlp"
-        )
+        if isinstance(self.actor, SetMediatorActor):
+            arch = "set"
+        elif isinstance(self.actor, OrdinalActor):
+            arch = "ordinal" if self.actor.view is None else "ego"
+        else:
+            arch = "mlp"
         return {
             "arch": arch,
             "set_width": self.actor.width if arch == "set" else 0,
