@@ -8,7 +8,6 @@ ignored. What a masked choice does is the shells' ``illegal_action`` setting
 
 from __future__ import annotations
 
-import dataclasses
 from functools import cached_property
 from typing import Any
 
@@ -178,12 +177,12 @@ class ActionCodec:
         """Absolute actions from raw party (B, N, A) and mediator (B, A') actions; ``illegal``
         (B, N+1), the flags of :meth:`illegal`, rides along for the rules to count."""
         if self.continuous:
-            a = self._decode_box(s, party, mediator)
-        else:
-            a = self._decode_discrete(s, party, mediator)
-        return a if illegal is None else dataclasses.replace(a, illegal=illegal)
+            return self._decode_box(s, party, mediator, illegal)
+        return self._decode_discrete(s, party, mediator, illegal)
 
-    def _decode_discrete(self, s: State, party: Array, mediator: Array | None) -> Actions:
+    def _decode_discrete(
+        self, s: State, party: Array, mediator: Array | None, illegal: Array | None
+    ) -> Actions:
         xp, k = namespace(s.proposal), self.lay.k
         dt, top = s.proposal.dtype, self.lay.proposal_levels - 1
         coal = party[..., 2]
@@ -212,9 +211,12 @@ class ActionCodec:
             demand,
             proposal,
             *med,
+            illegal,
         )
 
-    def _decode_box(self, s: State, party: Array, mediator: Array | None) -> Actions:
+    def _decode_box(
+        self, s: State, party: Array, mediator: Array | None, illegal: Array | None
+    ) -> Actions:
         xp, lay = namespace(s.proposal), self.lay
         box, dt = lay.party_box, s.proposal.dtype
         choices = lay.coalition_choices
@@ -240,4 +242,5 @@ class ActionCodec:
             xp.astype(demand, dt),
             xp.astype(proposal, dt),
             *(xp.astype(m, dt) for m in med),
+            illegal,
         )

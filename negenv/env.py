@@ -14,7 +14,7 @@ from negenv import core, observe, rng
 from negenv.actions import ActionCodec, check_illegal_mode, illegal_message
 from negenv.layout import MEDIATOR, Layout, Phase, party_names
 from negenv.outcome import outcome_batch, unbatch
-from negenv.randomness import draw_noise, sample_types
+from negenv.randomness import Noise, sample_types, split_noise
 from negenv.render import Recorder
 from negenv.scenario import Scenario, ScenarioError, load, with_overrides
 from negenv.spaces import MaskedBox, MaskedMultiDiscrete
@@ -26,6 +26,7 @@ RENDER_MODES = ("ansi", "rgb_array", "human")
 DONE = int(Phase.DONE)  # a plain int: comparing a numpy scalar with an IntEnum is slow
 INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
 PARTY_INFO_KEYS = tuple(f"reward_{k}" for k in core.COMPONENTS)
+PARTY_INFO = INFO_KEYS + PARTY_INFO_KEYS
 
 
 class NegotiationEnv(ParallelEnv):
@@ -216,8 +217,11 @@ class NegotiationEnv(ParallelEnv):
         self.outcome_in_infos = bool(outcome_in_infos)
         self.max_cycles = max_cycles
         self.layout = Layout.of(self.scenario)
+        self._stages = self.scenario.implementation.n_stages
         self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
         self._templates = (self.codec.party_templates, self.codec.mediator_templates)
+        self._no_flags = np.zeros((1, self.scenario.n_parties + 1), dtype=bool)
+        self._no_flags.setflags(write=False)
         self._mask_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
         n = self.scenario.n_parties
         self.parties = party_names(n)
@@ -293,6 +297,7 @@ class NegotiationEnv(ParallelEnv):
             self._episodes += 1
         self._state = self._fresh_state(key)
         self._static = observe.static_features(self.scenario, self.layout, self._state)
+        self._noise_rows = np.zeros((0, 4 * len(self.parties) + 1), self._state.trust.dtype)
         self.agents = list(self.possible_agents)
         self.outcome = None
         illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
@@ -307,12 +312,12 @@ class NegotiationEnv(ParallelEnv):
         if not self.agents:
             raise RuntimeError("step() called on a finished episode; call reset() first")
         party, mediator = self._gather(actions)
-        illegal = self.codec.illegal(party, mediator, self._masks)
+        illegal = self._illegal(party, mediator)
         if self.illegal_action == "raise" and illegal.any():
             raise ValueError(self._illegal_error(illegal[0], party[0], mediator))
         before = self._state
         decoded = self.codec.decode(before, party, mediator, illegal)
-        noise = draw_noise(before.key, before.clock, len(self.parties), before.trust.dtype)
+        noise = self._noise(before)
         self._state, party_r, med_r = core.step_state(self.scenario, before, decoded, noise)
         done = int(self._state.phase[0]) == DONE
         steps = int(self._state.clock[0])
@@ -343,6 +348,19 @@ class NegotiationEnv(ParallelEnv):
             self.agents = []
         return obs, rewards, terms, truncs, infos
 
+    def _noise(self, s: core.State) -> Noise:
+        """The step's noise, from rows drawn for a whole episode at a time: one counter-based
+        draw over many clocks costs what one clock costs on a batch of one."""
+        clock, rows = int(s.clock[0]), self._noise_rows
+        if clock >= rows.shape[0]:
+            start = rows.shape[0]
+            count = max(clock + 1 - start, self.scenario.max_rounds + self._stages + 1)
+            clocks = np.arange(start, start + count, dtype=np.int64)
+            keys = np.full(count, s.key[0], dtype=np.int64)
+            new = rng.uniform(keys, clocks, rows.shape[1], rows.dtype)
+            self._noise_rows = rows = np.concatenate([rows, new])
+        return split_noise(rows[clock : clock + 1], len(self.parties))
+
     def _gather(self, actions: dict[AgentID, Any]) -> tuple[np.ndarray, np.ndarray | None]:
         """Stack the action dict into batch-first arrays, checking every action is in space."""
         missing = [a for a in self.agents if a not in actions]
@@ -362,6 +380,19 @@ class NegotiationEnv(ParallelEnv):
             mediator = mediator[None]
         return party[None], mediator
 
+    def _illegal(self, party: np.ndarray, mediator: np.ndarray | None) -> np.ndarray:
+        """The codec's (1, N+1) flags; an all-legal step (the usual one) is one lookup in the
+        step's flattened masks, and only a step with a masked choice asks the codec which."""
+        if self.action_mode == "continuous":
+            return self._no_flags
+        legal = self._legal_lookup
+        chosen = party.reshape(-1) + legal[1]
+        if mediator is not None:
+            chosen = np.concatenate([chosen, mediator.reshape(-1) + legal[2]])
+        if legal[0][chosen].all():
+            return self._no_flags
+        return self.codec.illegal(party, mediator, self._masks)
+
     def _illegal_error(self, flags: np.ndarray, party: np.ndarray, mediator) -> str:
         lay, i = self.layout, int(np.flatnonzero(flags)[0])
         party_mask, med_mask = self._masks
@@ -375,25 +406,20 @@ class NegotiationEnv(ParallelEnv):
     def _observe(self, illegal: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[ObsDict, dict]:
         s = self._state
         party_obs, med_obs = observe.observations(self.scenario, self.layout, s, self._static)
-        self._masks = party_mask, med_mask = self._current_masks(s)
-        obs_rows, mask_rows = list(party_obs[0].astype(np.float32)), list(party_mask[0])
+        self._masks, mask_rows, self._legal_lookup = self._current_masks(s)
+        obs_rows = list(party_obs[0].astype(np.float32))
         if med_obs is not None:
             obs_rows.append(med_obs[0].astype(np.float32))
-            mask_rows.append(med_mask[0])
-        base = {
-            "round": int(s.round[0]),
-            "stage": int(s.stage[0]),
-            "phase": int(s.phase[0]),
-            "trust": float(s.trust[0]),
-        }
-        flags = illegal[0].tolist()
-        infos = {
-            a: {**base, "illegal_action": int(flags[i])} for i, a in enumerate(self.possible_agents)
-        }
-        # one tolist per component, then a row per party (no per-element numpy indexing)
+        base = (int(s.round[0]), int(s.stage[0]), int(s.phase[0]), float(s.trust[0]))
+        flags = illegal[0].view(np.int8).tolist()  # 0/1 ints, as the infos promise
+        # one tolist per component, then one dict per agent from a tuple (no per-key work)
         per_party = zip(*(parts[k][0].tolist() for k in core.COMPONENTS))
-        for party, row in zip(self.parties, per_party):
-            infos[party].update(zip(PARTY_INFO_KEYS, row))
+        infos = {
+            a: dict(zip(PARTY_INFO, (*base, flag, *row)))
+            for a, flag, row in zip(self.parties, flags, per_party)
+        }
+        if self.scenario.mediated:
+            infos[MEDIATOR] = dict(zip(INFO_KEYS, (*base, flags[-1])))
         if self.flat_obs:
             for info, m in zip(infos.values(), mask_rows):
                 info["action_mask"] = m
@@ -404,14 +430,21 @@ class NegotiationEnv(ParallelEnv):
         }
         return obs, infos
 
-    def _current_masks(self, s: core.State) -> tuple[np.ndarray, np.ndarray]:
-        # masks depend only on (phase, proposer): compute each pair once, hand out read-only
+    def _current_masks(self, s: core.State) -> tuple:
+        """The step's masks, one read-only row per agent, and the flat lookup of
+        :meth:`_illegal`. Masks depend only on (phase, proposer, round 0): each is built once."""
         key = (int(s.phase[0]), int(s.proposer[0]), int(s.round[0]) == 0)
         if key not in self._mask_cache:
             masks = self.codec.masks(s, self._templates)
             for m in masks:
                 m.setflags(write=False)
-            self._mask_cache[key] = masks
+            party_mask, med_mask = masks
+            rows = list(party_mask[0]) + ([med_mask[0]] if self.scenario.mediated else [])
+            n, width = party_mask.shape[1:]
+            flat = np.concatenate([m.reshape(-1) for m in rows]).astype(bool)
+            party_at = (np.arange(n)[:, None] * width + self.codec.offsets).reshape(-1)
+            med_at = n * width + self.codec.mediator_offsets
+            self._mask_cache[key] = masks, rows, (flat, party_at, med_at)
         return self._mask_cache[key]
 
     # ---------------------------------------------------------------------------- extras
@@ -469,9 +502,10 @@ def _check_arg(name: str, value: Any, allowed: tuple) -> None:
 def _in_space(space: spaces.Space, arr: np.ndarray) -> bool:
     if arr.shape[-len(space.shape) :] != space.shape:
         return False
+    # ndarray methods: np.all's dispatch costs more than the comparison on a few actions
     if isinstance(space, spaces.MultiDiscrete):
-        return arr.dtype.kind in "iu" and bool(np.all((arr >= 0) & (arr < space.nvec)))
-    return arr.dtype.kind == "f" and bool(np.all((arr >= space.low) & (arr <= space.high)))
+        return arr.dtype.kind in "iu" and arr.min() >= 0 and bool((arr < space.nvec).all())
+    return arr.dtype.kind == "f" and bool((arr >= space.low).all() and (arr <= space.high).all())
 
 
 def _stack_checked(space: spaces.Space, acts: list[Any], agents: list[AgentID]) -> np.ndarray:

@@ -143,5 +143,13 @@ class Noise:
 
 def draw_noise(key: Array, clock: Array, n: int, dtype: Any) -> Noise:
     """The noise of step ``clock`` (B,) of episodes with keys (B,)."""
-    u = rng.uniform(key, clock, 4 * n + 1, dtype)
+    return split_noise(rng.uniform(key, clock, 4 * n + 1, dtype), n)
+
+
+def split_noise(u: Array, n: int) -> Noise:
+    """The :class:`Noise` held in rows (B, 4N + 1) of uniforms, as :func:`draw_noise` lays them.
+
+    One episode can draw the rows of many steps at once (``rng.uniform`` with its key
+    repeated and the steps as counters) and split one row per step: the same numbers.
+    """
     return Noise(u[:, :n], u[:, n : 2 * n], u[:, 2 * n : 3 * n], u[:, 3 * n : 4 * n], u[:, 4 * n])

@@ -170,3 +170,25 @@ def test_outcome_record_fields_are_documented():
     while env.agents:
         obs, *_ = env.step(act(policies, obs))
     assert set(env.outcome) == set(FIELDS) | {"scenario"}
+
+
+def test_the_episode_noise_rows_are_each_steps_draw():
+    """The PettingZoo env draws an episode's noise rows at once (and more on demand past
+    them): every row is the batched env's per-step draw, bit for bit."""
+    from dataclasses import fields, replace
+
+    from negenv.randomness import draw_noise
+
+    env = negenv.parallel_env("lilliput")
+    env.reset(seed=4)
+    s = env.core_state
+    assert env._noise_rows.shape[0] == 0  # nothing drawn before the first step
+    env._noise(s)
+    drawn = env._noise_rows.shape[0]  # a natural episode's worth: T + S + 1 steps
+    assert drawn == env.scenario.max_rounds + env.scenario.implementation.n_stages + 1
+    for clock in (0, 1, 7, drawn + 3, 2, 3 * drawn + 1, drawn):  # two extensions, then back
+        at = replace(s, clock=np.array([clock], dtype=s.clock.dtype))
+        got, want = env._noise(at), draw_noise(at.key, at.clock, len(env.parties), s.trust.dtype)
+        for f in fields(want):
+            assert np.array_equal(getattr(got, f.name), getattr(want, f.name)), (clock, f.name)
+    assert env._noise_rows.shape[0] == 3 * drawn + 2

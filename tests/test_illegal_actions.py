@@ -77,6 +77,41 @@ def test_the_record_counts_every_flag_and_ignores_the_penalty():
             assert total[p] == pytest.approx(rec["utility"][i] - cost * flags[p], abs=1e-9)
 
 
+@pytest.mark.parametrize("name", ["lilliput", "rubinstein"])
+def test_the_pettingzoo_flags_are_the_codecs(name):
+    """The env's one-lookup check of an all-legal step gives the codec's flags on every step
+    of random episodes, half of them with one masked choice planted in a random agent."""
+    env = negenv.parallel_env(name)
+    rng = np.random.default_rng(5)
+    steps = planted = 0
+    for episode in range(30):
+        obs, _ = env.reset(seed=episode)
+        while env.agents:
+            acts = legal_actions(env, obs, rng)
+            if rng.random() < 0.5:
+                agent = env.agents[int(rng.integers(len(env.agents)))]
+                mask, nvec = obs[agent]["action_mask"], env.action_space(agent).nvec
+                starts = np.concatenate([[0], np.cumsum(nvec)[:-1]])
+                masked = [
+                    (c, o)
+                    for c in range(len(nvec))
+                    for o in range(nvec[c])
+                    if mask[starts[c] + o] == 0
+                ]
+                if masked:
+                    c, o = masked[int(rng.integers(len(masked)))]
+                    acts[agent] = acts[agent].copy()
+                    acts[agent][c] = o
+                    planted += 1
+            party, mediator = env._gather(acts)
+            expected = env.codec.illegal(party, mediator, env._masks)
+            obs, _, _, _, infos = env.step(acts)
+            got = [infos[a]["illegal_action"] for a in env.possible_agents]
+            assert got == expected[0, : len(got)].astype(int).tolist()
+            steps += 1
+    assert planted > 50 and steps > planted
+
+
 def test_the_batched_env_matches_and_raises_naming_the_slot():
     torch.manual_seed(0)
     kw = {"num_envs": 64, "dtype": torch.float64, "autoreset": False}
