@@ -405,11 +405,13 @@ class NegotiationEnv(ParallelEnv):
 
     def _observe(self, illegal: np.ndarray, parts: dict[str, np.ndarray]) -> tuple[ObsDict, dict]:
         s = self._state
-        party_obs, med_obs = observe.observations(self.scenario, self.layout, s, self._static)
+        party_obs, med_obs = observe.observations(
+            self.scenario, self.layout, s, self._static, _fresh_float32
+        )
         self._masks, mask_rows, self._legal_lookup = self._current_masks(s)
-        obs_rows = list(party_obs[0].astype(np.float32))
+        obs_rows = list(party_obs[0])
         if med_obs is not None:
-            obs_rows.append(med_obs[0].astype(np.float32))
+            obs_rows.append(med_obs[0])
         base = (int(s.round[0]), int(s.stage[0]), int(s.phase[0]), float(s.trust[0]))
         flags = illegal[0].view(np.int8).tolist()  # 0/1 ints, as the infos promise
         # one tolist per component, then one dict per agent from a tuple (no per-key work)
@@ -492,6 +494,11 @@ class NegotiationEnv(ParallelEnv):
 
     def close(self) -> None:
         pass
+
+
+def _fresh_float32(name: str, shape: tuple[int, ...], dtype: Any) -> np.ndarray:
+    # observations are written straight into new float32 arrays: each step's are the user's
+    return np.empty(shape, np.float32)
 
 
 def _check_arg(name: str, value: Any, allowed: tuple) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from negenv.backend import namespace
 from negenv.core import State, utility, worth
 from negenv.layout import Layout, Phase
@@ -79,8 +81,9 @@ def observations(
 
     Slices are ``Layout.party_obs`` and ``Layout.mediator_obs``; ``static`` is
     :func:`static_features` of the same episode (computed here when not given). ``out``, a
-    function ``(name, shape, dtype) -> tensor``, gives the tensors to write them into (torch
-    only: the batched env's recycled buffers).
+    function ``(name, shape, dtype) -> array``, gives the arrays to write them into (the
+    batched env's recycled buffers; the PettingZoo env's fresh float32 arrays, which spares it
+    a concatenation and a cast).
     """
     xp = namespace(s.trust)
     b, n, k = s.ideal.shape
@@ -115,18 +118,25 @@ def observations(
 
 
 def _write(parts: list[Array | None], demands: Array, out: Array) -> Array:
-    """The party observations written part by part into ``out`` (torch): a slice copy per
-    part broadcasts the shared ones without building (B, N, ...) copies first. ``None``
-    stands for the private-channel demand block: zeros but for each party's own row."""
+    """The party observations written part by part into ``out`` (numpy or torch): a slice
+    copy per part broadcasts the shared ones without building (B, N, ...) copies first (and
+    casts to ``out``'s dtype as it goes). ``None`` stands for the private-channel demand
+    block: zeros but for each party's own row."""
     b, n, k = demands.shape
     start = 0
     for part in parts:
         width = n * k if part is None else part.shape[-1]
         block = out[..., start : start + width]
-        if part is None:
+        if part is None and isinstance(out, np.ndarray):
+            block[...] = 0.0  # a slice of the last axis: reshaping it would copy
+            own = np.arange(n)[:, None]
+            out[:, own, start + own * k + np.arange(k)] = demands
+        elif part is None:
             rows = block.unflatten(-1, (n, k))  # (B, N viewer, N row, K)
             rows.zero_()
             rows.diagonal(dim1=1, dim2=2).copy_(demands.transpose(1, 2))
+        elif isinstance(out, np.ndarray):
+            block[...] = part
         else:
             block.copy_(part)
         start += width
