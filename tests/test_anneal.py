@@ -36,3 +36,37 @@ def test_the_schedule_of_each_update(anneal):
 def test_anneal_needs_the_torch_backend():
     with pytest.raises(ValueError, match="anneal = True is invalid: needs backend 'torch'"):
         TrainConfig(backend="sb3", anneal=True).validate()
+
+
+def test_the_entropy_can_end_before_the_learning_rate():
+    cfg = TrainConfig(
+        scenario="rubinstein",
+        learn="parties",
+        num_envs=64,
+        rollout_steps=8,
+        total_steps=64 * 8 * 8,
+        lr=1e-3,
+        ent_coef=0.02,
+        anneal=True,
+        entropy_end=0.5,
+    ).validate()
+    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
+    ln = torch_ppo.make_learner(env, "party", cfg)
+    for update in range(8):
+        torch_ppo.schedule(ln, cfg, update)
+        assert ln.optim.param_groups[0]["lr"] == pytest.approx(1e-3 * (1 - update / 8))
+        ent = [1.0, 0.75, 0.5, 0.25, 0.0, 0.0, 0.0, 0.0][update]
+        assert float(ln.loss.entropy_coeff) == pytest.approx(0.02 * ent)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"entropy_end": 0.0, "anneal": True}, r"entropy_end = 0.0 is invalid: must lie in \(0, 1\]"),
+        ({"entropy_end": 1.5, "anneal": True}, r"entropy_end = 1.5 is invalid"),
+        ({"entropy_end": 0.5}, "entropy_end = 0.5 is invalid: below 1 needs anneal = True"),
+    ],
+)
+def test_bad_entropy_ends_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        TrainConfig(**kwargs).validate()

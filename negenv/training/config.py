@@ -93,6 +93,10 @@ class TrainConfig:
     (torch backend), so that the policies end near-deterministic: what a learner best
     responds to in training is then what the evaluators play (each policy's most likely
     option)."""
+    entropy_end: float = 1.0
+    """With ``anneal``: the fraction of the updates at which the entropy coefficient reaches
+    0 (the learning rate still falls over all of them). Below 1 the learners keep learning
+    for a while against opponents that are already near-deterministic."""
     subgames: int = 0
     """Subgame starts (torch backend, learning parties, unmediated scenarios): each training
     episode starts in a round drawn uniformly from 0..subgames, reached by a prelude in
@@ -246,6 +250,10 @@ class TrainConfig:
                 f"(parties post the texts; got backend={self.backend!r}, learn={self.learn!r}, "
                 f"scenario {sc.name!r})",
             )
+        if not 0.0 < self.entropy_end <= 1.0:
+            raise bad("entropy_end", "must lie in (0, 1]")
+        if self.entropy_end != 1.0 and not self.anneal:
+            raise bad("entropy_end", "below 1 needs anneal = True")
         if self.anneal and self.backend != "torch":
             raise bad("anneal", "needs backend 'torch'")
         if not isinstance(self.compile, bool):

@@ -117,11 +117,13 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
 
 def schedule(ln: Learner, cfg: TrainConfig, update: int) -> None:
     """The learning rate and entropy coefficient of ``update``: constant, or with
-    ``cfg.anneal`` falling linearly from their configured values to 0 at the last update."""
+    ``cfg.anneal`` falling linearly from their configured values to 0, the learning rate at
+    the last update and the entropy coefficient at ``cfg.entropy_end`` of the updates."""
     frac = 1.0 - update / cfg.updates if cfg.anneal else 1.0
+    ent = max(1.0 - update / (cfg.entropy_end * cfg.updates), 0.0) if cfg.anneal else 1.0
     for group in ln.optim.param_groups:
         group["lr"] = cfg.lr * frac
-    ln.loss.entropy_coeff.fill_(cfg.ent_coef * frac)
+    ln.loss.entropy_coeff.fill_(cfg.ent_coef * ent)
 
 
 def update_generator(seed: int, update: int, device: torch.device) -> torch.Generator:
