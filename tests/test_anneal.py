@@ -62,7 +62,10 @@ def test_the_entropy_can_end_before_the_learning_rate():
 @pytest.mark.parametrize(
     "kwargs, match",
     [
-        ({"entropy_end": 0.0, "anneal": True}, r"entropy_end = 0.0 is invalid: must lie in \(0, 1\]"),
+        (
+            {"entropy_end": 0.0, "anneal": True},
+            r"entropy_end = 0.0 is invalid: must lie in \(0, 1\]",
+        ),
         ({"entropy_end": 1.5, "anneal": True}, r"entropy_end = 1.5 is invalid"),
         ({"entropy_end": 0.5}, "entropy_end = 0.5 is invalid: below 1 needs anneal = True"),
     ],
