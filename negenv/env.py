@@ -222,7 +222,7 @@ class NegotiationEnv(ParallelEnv):
         self._templates = (self.codec.party_templates, self.codec.mediator_templates)
         self._no_flags = np.zeros((1, self.scenario.n_parties + 1), dtype=bool)
         self._no_flags.setflags(write=False)
-        self._mask_cache: dict[tuple[int, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._mask_cache: dict[tuple[int, int, bool], tuple] = {}
         n = self.scenario.n_parties
         self.parties = party_names(n)
         self.possible_agents = self.parties + ([MEDIATOR] if self.scenario.mediated else [])
