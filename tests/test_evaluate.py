@@ -276,3 +276,30 @@ def test_a_mediator_of_ones_own_by_module_attr_and_by_registration(tmp_path):
         np.testing.assert_equal(stat, theirs[metric])  # NaN equals NaN here
     with pytest.raises(ValueError, match="cannot import 'nowhere:Thing'"):
         registry.mediator("nowhere:Thing")
+
+
+def test_the_paired_difference_of_two_scorecards(tmp_path, capsys, monkeypatch):
+    """Two scorecards with the same seed pair episode by episode; the script's pooled
+    difference is the mean of the per-episode differences, and a mediator minus itself is 0."""
+    import importlib.util
+    import sys
+    from pathlib import Path
+
+    st = evaluate.Suite(("multilateral_5",), 8, ("threshold", "mixed"))
+    for name in ("split", "power_centroid"):
+        rows, summary = evaluate.evaluate([name], st, progress=False, seed=3)
+        evaluate.write_report(tmp_path / name, rows, summary)
+    path = Path(__file__).parents[1] / "benchmarks" / "paired_difference.py"
+    spec = importlib.util.spec_from_file_location("paired_difference", path)
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    reports = [tmp_path / "split", tmp_path / "power_centroid"]
+    a = script.episodes(reports, "power_centroid", "mediator_objective")
+    b = script.episodes(reports, "split", "mediator_objective")
+    assert len(a) == len(b) == 16 and a.keys() == b.keys()
+    want = np.mean([a[k] - b[k] for k in a])
+    for pair, expected in ((("power_centroid", "split"), want), (("split", "split"), 0.0)):
+        monkeypatch.setattr(sys, "argv", ["paired_difference.py", *pair, *map(str, reports)])
+        script.main()
+        pooled = capsys.readouterr().out.strip().splitlines()[-1]
+        assert pooled.startswith(f"| all | pooled | {expected:+.4f} [")
