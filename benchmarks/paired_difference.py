@@ -56,7 +56,7 @@ def main() -> None:
     strata = [np.asarray(v) for v in by_pop.values()]
     mean, low, high = bootstrap_ci(strata)
     print(f"{args.metric}: {args.a} minus {args.b}, {len(shared)} paired episodes")
-    print(f"| scenario | population | difference [95% CI] |\n|---|---|---|")
+    print("| scenario | population | difference [95% CI] |\n|---|---|---|")
     for (scenario, pop), values in sorted(by_pop.items()):
         m, lo, hi = bootstrap_ci([np.asarray(values)])
         print(f"| {scenario} | {pop} | {m:+.4f} [{lo:+.4f}, {hi:+.4f}] |")
