@@ -39,3 +39,28 @@ python -m negenv.evaluate --mediator runs/league-wide/mediator.mix.json --mediat
     --population runs/heldout-parties-s11/best.pt \
     --episodes 1000 --seed 2000003 --out reports/league-wide-heldout --no-progress
 python benchmarks/per_population.py reports/league-wide-heldout
+# the mediator trained on all four scripted populations (two seeds), and a league started
+# from it, on the same held-out union, each paired with nbs_seen episode by episode
+for s in 0 1; do
+    [ -f "runs/mediator-union-s$s/best.pt" ] || python train.py \
+        --config configs/train/mediator_union.yaml --seed "$s" --threads 1 --name "mediator-union-s$s"
+done
+python train.py --league --iterations 3 \
+    --mediators runs/mediator-union-s0/best.pt guarantees_monitoring nbs_seen \
+    --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
+    --threads 1 --name league-union $([ -f runs/league-union/league.json ] && echo --resume)
+for m in runs/mediator-union-s0/best.pt runs/mediator-union-s1/best.pt \
+    runs/league-union/mediator.mix.json; do
+    out=reports/heldout-$(echo "$m" | tr '/' '-')
+    python -m negenv.evaluate --mediator "$m" --scenario multilateral_5 \
+        --population threshold --population mixed --population opportunistic \
+        --population exploiters --population runs/heldout-parties-s7/best.pt \
+        --population runs/heldout-parties-s11/best.pt \
+        --episodes 1000 --seed 2000003 --out "$out" --no-progress
+    python benchmarks/paired_difference.py "$m" nbs_seen "$out" reports/league-wide-heldout
+done
+for m in runs/mediator-union-s0/best.pt runs/league-union/mediator.mix.json; do
+    python -m negenv.exploit --mediator "$m" --population mixed --scenario multilateral_5 \
+        --ranks strongest median weakest weakest2 --steps 1000000 --episodes 2000 \
+        --out "reports/exploit/$(echo "$m" | tr '/' '-').json"
+done
