@@ -37,6 +37,16 @@ def _take_along_axis(x: np.ndarray, idx: np.ndarray, axis: int = -1) -> np.ndarr
     return np.take_along_axis(x, idx, axis=axis)
 
 
+def _stack(arrays: list[np.ndarray], axis: int = 0) -> np.ndarray:
+    # np.stack checks and expands in Python; the rules stack a few arrays of one shape
+    first = arrays[0]
+    if any(a.shape != first.shape for a in arrays):
+        return np.stack(arrays, axis=axis)  # numpy's own error
+    at = axis if axis >= 0 else axis + first.ndim + 1
+    shape = first.shape[:at] + (1,) + first.shape[at:]
+    return np.concatenate([a.reshape(shape) for a in arrays], axis=at)
+
+
 # Every public numpy name as a plain attribute (a __getattr__ fallback costs a microsecond).
 FAST_NUMPY = SimpleNamespace(**{k: v for k, v in vars(np).items() if not k.startswith("_")})
 FAST_NUMPY.__dict__.update(
@@ -50,6 +60,7 @@ FAST_NUMPY.__dict__.update(
     round=np.round,
     take=lambda x, idx: x[idx],
     take_along_axis=_take_along_axis,
+    stack=_stack,
 )
 
 

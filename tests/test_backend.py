@@ -32,3 +32,24 @@ def test_take_along_axis_is_numpys(shape, index_shape, axis):
     t = np.swapaxes(x, 0, -1)
     ti = gen.integers(0, t.shape[-1], t.shape[:-1] + (2,))
     assert np.array_equal(FAST_NUMPY.take_along_axis(t, ti, -1), np.take_along_axis(t, ti, -1))
+
+
+@pytest.mark.parametrize(
+    ("shape", "axis"),
+    [((1, 5), a) for a in (0, 1, 2, -1, -2, -3)]
+    + [((3, 4, 2), a) for a in (0, 2, 3, -1, -4)]
+    + [((2, 0), 1), ((), 0), ((), -1)],
+)
+def test_stack_is_numpys(shape, axis):
+    gen = np.random.default_rng(1)
+    arrays = [gen.random(shape) for _ in range(3)]
+    got, want = FAST_NUMPY.stack(arrays, axis=axis), np.stack(arrays, axis=axis)
+    assert got.shape == want.shape and np.array_equal(got, want)
+    bools = [gen.random(shape) < 0.5 for _ in range(2)]
+    assert np.array_equal(FAST_NUMPY.stack(bools, axis=axis), np.stack(bools, axis=axis))
+    assert FAST_NUMPY.stack(bools, axis=axis).dtype == bool
+
+
+def test_stack_of_unequal_shapes_raises_numpys_error():
+    with pytest.raises(ValueError, match="same shape"):
+        FAST_NUMPY.stack([np.zeros((2, 3)), np.zeros((3, 2))], axis=0)
