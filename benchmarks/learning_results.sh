@@ -54,9 +54,11 @@ for d in 0.5 0.95; do                                              # twice the b
         --total-steps 6000000 --threads 1 --name "rb-ego6m-$d"        # the entropy ending early
     python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
         --total-steps 6000000 --entropy-end 0.6 --threads 1 --name "rb-ent06-$d"
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --total-steps 6000000 --entropy-end 0.3 --threads 1 --name "rb-ent03-$d"
 done
-python benchmarks/rubinstein_table.py runs/rb-ego6m-0.5 runs/rb-ent06-0.5 runs/rb-ego6m-0.95 \
-    runs/rb-ent06-0.95
+python benchmarks/rubinstein_table.py runs/rb-ego6m-0.5 runs/rb-ent06-0.5 runs/rb-ent03-0.5 \
+    runs/rb-ego6m-0.95 runs/rb-ent06-0.95 runs/rb-ent03-0.95
 python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
     runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
     runs/rubinstein-ego-back-0.8 runs/rubinstein-ego-back-0.9 runs/rubinstein-ego-back-0.95 \
