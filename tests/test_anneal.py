@@ -10,21 +10,26 @@ from negenv.training.config import TrainConfig
 from negenv.vector import VectorNegotiationEnv
 
 
-@pytest.mark.parametrize("anneal", [False, True])
-def test_the_schedule_of_each_update(anneal):
+def learner(updates: int, **kwargs):
+    """A Rubinstein party learner of ``updates`` updates, lr 1e-3 and entropy 0.02."""
     cfg = TrainConfig(
         scenario="rubinstein",
         learn="parties",
         num_envs=64,
         rollout_steps=8,
-        total_steps=64 * 8 * 4,
+        total_steps=64 * 8 * updates,
         lr=1e-3,
         ent_coef=0.02,
-        anneal=anneal,
+        **kwargs,
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
-    ln = torch_ppo.make_learner(env, "party", cfg)
-    assert cfg.updates == 4
+    assert cfg.updates == updates
+    return cfg, torch_ppo.make_learner(env, "party", cfg)
+
+
+@pytest.mark.parametrize("anneal", [False, True])
+def test_the_schedule_of_each_update(anneal):
+    cfg, ln = learner(4, anneal=anneal)
     for update, frac in enumerate([1.0, 0.75, 0.5, 0.25]):
         torch_ppo.schedule(ln, cfg, update)
         want = frac if anneal else 1.0
@@ -39,19 +44,7 @@ def test_anneal_needs_the_torch_backend():
 
 
 def test_the_entropy_can_end_before_the_learning_rate():
-    cfg = TrainConfig(
-        scenario="rubinstein",
-        learn="parties",
-        num_envs=64,
-        rollout_steps=8,
-        total_steps=64 * 8 * 8,
-        lr=1e-3,
-        ent_coef=0.02,
-        anneal=True,
-        entropy_end=0.5,
-    ).validate()
-    env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
-    ln = torch_ppo.make_learner(env, "party", cfg)
+    cfg, ln = learner(8, anneal=True, entropy_end=0.5)
     for update in range(8):
         torch_ppo.schedule(ln, cfg, update)
         assert ln.optim.param_groups[0]["lr"] == pytest.approx(1e-3 * (1 - update / 8))
