@@ -217,7 +217,8 @@ class NegotiationEnv(ParallelEnv):
         self.outcome_in_infos = bool(outcome_in_infos)
         self.max_cycles = max_cycles
         self.layout = Layout.of(self.scenario)
-        self._stages = self.scenario.implementation.n_stages
+        # noise rows drawn per batch: a natural episode's worth (T rounds, S stages, the end)
+        self._noise_chunk = self.scenario.max_rounds + self.scenario.implementation.n_stages + 1
         self.codec = ActionCodec(self.scenario, continuous=action_mode == "continuous")
         self._templates = (self.codec.party_templates, self.codec.mediator_templates)
         self._no_flags = np.zeros((1, self.scenario.n_parties + 1), dtype=bool)
@@ -300,10 +301,9 @@ class NegotiationEnv(ParallelEnv):
         self._noise_rows = np.zeros((0, 4 * len(self.parties) + 1), self._state.trust.dtype)
         self.agents = list(self.possible_agents)
         self.outcome = None
-        illegal = np.zeros((1, len(self.parties) + 1), dtype=bool)
         if self._recorder:
             self._recorder.start(self._state)
-        obs, infos = self._observe(illegal, core.components(self._state, self._state))
+        obs, infos = self._observe(self._no_flags, core.components(self._state, self._state))
         return obs, infos
 
     def step(self, actions: dict[AgentID, Any]):
@@ -354,7 +354,7 @@ class NegotiationEnv(ParallelEnv):
         clock, rows = int(s.clock[0]), self._noise_rows
         if clock >= rows.shape[0]:
             start = rows.shape[0]
-            count = max(clock + 1 - start, self.scenario.max_rounds + self._stages + 1)
+            count = max(clock + 1 - start, self._noise_chunk)
             clocks = np.arange(start, start + count, dtype=np.int64)
             keys = np.full(count, s.key[0], dtype=np.int64)
             new = rng.uniform(keys, clocks, rows.shape[1], rows.dtype)
