@@ -142,12 +142,14 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
         from agents.sb3_policy import SB3Policy
 
         return SB3Policy(entry, nvec, deterministic)
+    log_precision = bool(entry.get("log_precision", False))  # absent in older checkpoints
     if entry.get("arch") == "set":
         from agents.set_actor import SetMediatorActor
         from negenv.layout import Layout
 
         lay = Layout.of(scenario)
-        actor: nn.Module = SetMediatorActor(lay, int(entry["set_width"]))
+        width = int(entry["set_width"])
+        actor: nn.Module = SetMediatorActor(lay, width, log_precision=log_precision)
         nvec = tuple(int(n) for n in lay.mediator_nvec)
     elif entry.get("arch") in ("ordinal", "ego"):
         from agents.ordinal import EgoView, OrdinalActor, ordinal_components
@@ -157,7 +159,9 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
         ordinal = ordinal_components(lay.party_components)
         view = EgoView(lay) if entry["arch"] == "ego" else None
         hidden = tuple(entry["hidden"])
-        actor = OrdinalActor(entry["obs_dim"], nvec, hidden, ordinal, view=view)
+        actor = OrdinalActor(
+            entry["obs_dim"], nvec, hidden, ordinal, view=view, log_precision=log_precision
+        )
     else:
         actor = actor_net(entry["obs_dim"], nvec, tuple(entry["hidden"]))
     actor.load_state_dict(entry["actor"])

@@ -28,11 +28,10 @@ mirror axis: its texts stay centred at 1/2 (near 1/2 it needs a large ``c`` to m
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from agents.bell import base_precision, precision
 from agents.learned import mlp
 from negenv.layout import Layout
 
@@ -85,6 +84,8 @@ class OrdinalActor(nn.Module):
         hidden: widths of the tanh trunk.
         ordinal: indices of the grid components (:func:`ordinal_components`).
         prior_width: the initial bell's width, in text units.
+        log_precision: the precision is ``exp`` of the network's output, not ``softplus`` of
+            it (:mod:`agents.bell`): a bell narrows by a ratio per unit of the output.
         view: read and write from the party's own seat (:class:`EgoView`; the proposal
             components must be the K texts, in issue order).
     """
@@ -97,6 +98,7 @@ class OrdinalActor(nn.Module):
         ordinal: tuple[int, ...],
         prior_width: float = 0.5,
         view: EgoView | None = None,
+        log_precision: bool = False,
     ):
         super().__init__()
         if not ordinal or not hidden:
@@ -114,8 +116,8 @@ class OrdinalActor(nn.Module):
             nn.init.zeros_(head.bias)
         with torch.no_grad():
             self.bell.bias[: len(self.ordinal)] = 0.5  # centres start mid-grid
-        # softplus(0) * beta0 = 1 / (2 width^2): the initial bell
-        self.beta0 = 1.0 / (2 * prior_width**2 * math.log(2.0))
+        self.log_precision = log_precision
+        self.beta0 = base_precision(prior_width, log_precision)
         for i in self.ordinal:
             self.register_buffer(f"grid{i}", torch.linspace(0, 1, self.nvec[i]), persistent=False)
 
@@ -127,7 +129,7 @@ class OrdinalActor(nn.Module):
         mu, rho = self.bell(h).chunk(2, -1)
         if self.view is not None:  # mu is the concession c, mapped onto the party's own axis
             mu = ideal + mu * (1.0 - 2.0 * ideal)
-        beta = nn.functional.softplus(rho) * self.beta0
+        beta = precision(rho, self.beta0, self.log_precision)
         parts, f, o = [], iter(free), 0
         for i in range(len(self.nvec)):
             if i in self.ordinal:

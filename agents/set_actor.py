@@ -22,11 +22,10 @@ proposal grid and monitoring levels must match). The scenario-context slice is n
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 
+from agents.bell import base_precision, precision
 from negenv.layout import Layout
 
 #: the per-party scalar slices of the mediator observation, in token order
@@ -48,9 +47,17 @@ class SetMediatorActor(nn.Module):
             not depend on it (see :meth:`for_layout`).
         hidden: width of the token encoder and the pooled encodings.
         prior_width: standard deviation, in text units, of the initial text distribution.
+        log_precision: the texts' precision is ``exp`` of the network's output, not
+            ``softplus`` of it (:mod:`agents.bell`).
     """
 
-    def __init__(self, layout: Layout, hidden: int = 64, prior_width: float = 0.1):
+    def __init__(
+        self,
+        layout: Layout,
+        hidden: int = 64,
+        prior_width: float = 0.1,
+        log_precision: bool = False,
+    ):
         super().__init__()
         self.levels, self.monitoring_levels = layout.proposal_levels, layout.monitoring_levels
         self.width = hidden
@@ -74,8 +81,8 @@ class SetMediatorActor(nn.Module):
             nn.init.zeros_(head.bias)
         nn.init.orthogonal_(self.monitor.weight, 0.01)
         nn.init.zeros_(self.monitor.bias)
-        # softplus(0) * beta0 = 1 / (2 width^2): the initial text spread
-        self.beta0 = 1.0 / (2 * prior_width**2 * math.log(2.0))
+        self.log_precision = log_precision
+        self.beta0 = base_precision(prior_width, log_precision)
 
     def _bind(self, layout: Layout) -> None:
         if not layout.mediated:
@@ -166,7 +173,7 @@ class SetMediatorActor(nn.Module):
         centre = (torch.softmax(score, 1) * ideal).sum(1)  # (M, K)
         per_issue = with_pool(issue[..., : wo.shape[0]])  # (M, K, 3H)
         mu = centre + self.shift(per_issue).squeeze(-1)
-        beta = nn.functional.softplus(self.precision(per_issue).squeeze(-1)) * self.beta0
+        beta = precision(self.precision(per_issue).squeeze(-1), self.beta0, self.log_precision)
         text = -beta[..., None] * (self.grid - mu[..., None]) ** 2  # (M, K, L)
 
         party = with_pool(nn.functional.linear(t.sum(2) / k, wo, bo))  # (M, N, 3H)

@@ -3,6 +3,8 @@ free logits elsewhere, saved and loaded like every learned policy."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -16,10 +18,11 @@ from negenv.training.config import TrainConfig
 from negenv.vector import VectorNegotiationEnv
 
 
-def _actor(hidden=(16,)):
+def _actor(hidden=(16,), log_precision=False):
     lay = Layout.of(negenv.load("rubinstein"))
     torch.manual_seed(0)
-    return lay, OrdinalActor(lay.party_obs.size, lay.party_nvec, hidden, (4,))
+    nvec = lay.party_nvec
+    return lay, OrdinalActor(lay.party_obs.size, nvec, hidden, (4,), log_precision=log_precision)
 
 
 def test_the_proposal_components_are_the_ordinal_ones():
@@ -56,10 +59,38 @@ def test_the_bell_peaks_at_the_level_nearest_its_centre():
     assert torch.allclose(text, -beta * (grid - 0.734) ** 2)
 
 
-@pytest.mark.parametrize("arch", ["ordinal", "ego"])
-def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch):
+def test_a_log_precision_starts_with_the_same_bell_and_narrows_by_ratios():
+    (lay, soft), (_, log) = _actor(), _actor(log_precision=True)
+    x = torch.randn(7, lay.party_obs.size)
+    # same weights, the same bell at a zero output (the heads start near zero)
+    assert torch.allclose(soft(x), log(x), atol=0.05)
+    grid = torch.linspace(0, 1, 101)
+    with torch.no_grad():
+        log.bell.weight.zero_()
+        for rho in (0.0, 1.0, 5.0):
+            log.bell.bias.copy_(torch.tensor([0.3, rho]))
+            text = log(torch.zeros(1, lay.party_obs.size))[0, 8:]
+            beta = 2.0 * math.exp(rho)  # 1 / (2 * 0.5^2), times e per unit of the output
+            assert torch.allclose(text, -beta * (grid - 0.3) ** 2, rtol=1e-5)
+        log.bell.bias.copy_(torch.tensor([0.3, 1e4]))  # clamped: finite logits, same peak
+        text = log(torch.zeros(1, lay.party_obs.size))[0, 8:]
+        assert torch.isfinite(text).all() and int(text.argmax()) == 30
+
+
+def test_log_precision_needs_a_bell():
+    with pytest.raises(ValueError, match="log_precision = True is invalid.*a learner with a bell"):
+        TrainConfig(scenario="rubinstein", learn="parties", log_precision=True).validate()
+
+
+@pytest.mark.parametrize("arch, log_precision", [("ordinal", False), ("ego", False), ("ego", True)])
+def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch, log_precision):
     cfg = TrainConfig(
-        scenario="rubinstein", learn="parties", num_envs=64, rollout_steps=8, party_actor=arch
+        scenario="rubinstein",
+        learn="parties",
+        num_envs=64,
+        rollout_steps=8,
+        party_actor=arch,
+        log_precision=log_precision,
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
     learner = torch_ppo.make_learner(env, "party", cfg)
@@ -72,6 +103,10 @@ def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch):
     )
     policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
     assert (policy.actor.view is None) == (arch == "ordinal")
+    assert policy.actor.log_precision == log_precision
+    with torch.no_grad():  # a wide precision output tells the two parameterisations apart
+        learner.actor.bell.bias[1] = 4.0
+        policy.actor.bell.bias[1] = 4.0
     obs = env.reset(seed=0)["party"]["observation"].reshape(-1, env.layout.party_obs.size)
     x = torch.cat([obs.float(), torch.randn(5, env.layout.party_obs.size)])
     assert torch.equal(policy.actor(x), learner.actor(x))

@@ -45,9 +45,10 @@ def silence_heads(actor: SetMediatorActor) -> None:
         torch.nn.init.zeros_(head.weight)
 
 
-def test_initial_text_is_the_power_weighted_centroid_of_observed_ideals():
+@pytest.mark.parametrize("log_precision", [False, True])
+def test_initial_text_is_the_power_weighted_centroid_of_observed_ideals(log_precision):
     lay, x, mask = observation("multilateral_5")
-    actor = SetMediatorActor(lay, hidden=16, prior_width=0.1)
+    actor = SetMediatorActor(lay, hidden=16, prior_width=0.1, log_precision=log_precision)
     silence_heads(actor)
     s = lay.mediator_obs
     power = x[:, s["powers"]]
@@ -111,9 +112,46 @@ def test_one_checkpoint_scores_every_mediated_scenario(tmp_path):
         assert rec["agreement"].shape == (8, sc.n_issues)
     with pytest.raises(ValueError, match="'rubinstein' has no mediator"):
         learned.load_policy(out / "best.pt", "mediator", load("rubinstein"))
+    assert not learned.load_policy(
+        out / "best.pt", "mediator", load("lilliput")
+    ).actor.log_precision
     coarse = load({"name": "coarse", "proposal_levels": 11})
     with pytest.raises(ValueError, match="21 proposal levels and 5 monitoring levels"):
         learned.load_policy(out / "best.pt", "mediator", coarse)
+
+
+def test_a_log_precision_mediator_saves_and_loads(tmp_path):
+    import train
+
+    out = train.main(
+        ["--scenario", "multilateral_5", "--total-steps", "128", "--num-envs", "16"]
+        + ["--rollout-steps", "8", "--epochs", "1", "--minibatches", "2", "--set-width", "8"]
+        + ["--log-precision", "--eval-every", "1", "--eval-episodes", "4"]
+        + ["--scorecard-episodes", "0", "--run-dir", str(tmp_path), "--no-progress"]
+    )
+    policy = learned.load_policy(out / "last.pt", "mediator", load("multilateral_5"))
+    assert policy.actor.log_precision
+    lay, x, _ = observation("multilateral_5")
+    with torch.no_grad():  # an output of 3 is exp(3) times the prior precision, not softplus(3)
+        policy.actor.precision.weight.zero_()
+        policy.actor.precision.bias.fill_(3.0)
+    beta = policy.actor.beta0 * math.exp(3.0)
+    assert policy.actor.beta0 == pytest.approx(1 / (2 * 0.1**2))
+    text = policy.actor(x)[:, : lay.proposal_levels]
+    grid = torch.linspace(0, 1, lay.proposal_levels)
+    # a quadratic in the grid with curvature -beta: second differences are -2 beta step^2
+    second = text[:, 2:] - 2 * text[:, 1:-1] + text[:, :-2]
+    expected = torch.full_like(second, -2 * beta * float(grid[1]) ** 2)
+    torch.testing.assert_close(second, expected, rtol=1e-4, atol=1e-3)
+    assert (text <= 0).all()  # the bell's top is 0 at its centre
+
+
+def test_log_precision_needs_a_learner_with_a_bell():
+    from negenv.training.config import TrainConfig
+
+    for kwargs in ({"mediator_actor": "mlp"}, {"backend": "sb3"}):
+        with pytest.raises(ValueError, match="log_precision = True is invalid.*with a bell"):
+            TrainConfig(log_precision=True, **kwargs).validate()
 
 
 def test_rebinding_checks_the_grids():

@@ -88,6 +88,12 @@ class TrainConfig:
     neighbouring levels share what is learned; ``ego`` is ``ordinal`` read and written from
     the party's own seat (agents.ordinal.EgoView), so that a policy shared by the seats
     treats mirrored situations alike."""
+    log_precision: bool = False
+    """Texts scored by a bell (the set mediator's, the ordinal and ego parties'): its precision
+    is ``exp`` of the network's output instead of ``softplus`` of it (agents.bell), so that a
+    text's spread narrows by a ratio per unit of the output, not by an amount (softplus
+    narrows a 0.05-wide bell by a few percent per unit: a proposer that must ask within 0.01
+    of what its responder accepts stays too wide; the README measures both)."""
     anneal: bool = False
     """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
     (torch backend), so that the policies end near-deterministic: what a learner best
@@ -249,6 +255,17 @@ class TrainConfig:
                 "scenario "
                 f"(parties post the texts; got backend={self.backend!r}, learn={self.learn!r}, "
                 f"scenario {sc.name!r})",
+            )
+        if not isinstance(self.log_precision, bool):
+            raise bad("log_precision", "must be True or False")
+        bell = (self.learn != "parties" and self.mediator_actor == "set" and sc.mediated) or (
+            self.learn != "mediator" and self.party_actor != "mlp"
+        )
+        if self.log_precision and (self.backend != "torch" or not bell):
+            raise bad(
+                "log_precision",
+                "True needs backend 'torch' and a learner with a bell: a set mediator "
+                "(mediator_actor 'set') or ordinal parties (party_actor 'ordinal' or 'ego')",
             )
         if not 0.0 < self.entropy_end <= 1.0:
             raise bad("entropy_end", "must lie in (0, 1]")

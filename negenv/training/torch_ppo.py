@@ -63,6 +63,7 @@ class Learner:
         return {
             "arch": arch,
             "set_width": self.actor.width if arch == "set" else 0,
+            "log_precision": getattr(self.actor, "log_precision", False),
             "obs_dim": self.obs_dim,
             "nvec": list(self.nvec),
             "hidden": list(hidden),
@@ -84,11 +85,14 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     nvec = tuple(int(n) for n in (lay.party_nvec if role == "party" else lay.mediator_nvec))
     critic_dim = obs_dim + (lay.global_state.size if cfg.critic == "mappo" else 0)
     if role == "mediator" and cfg.mediator_actor == "set":
-        actor = SetMediatorActor(lay, cfg.set_width).to(env.device)
+        actor = SetMediatorActor(lay, cfg.set_width, log_precision=cfg.log_precision)
+        actor = actor.to(env.device)
     elif role == "party" and cfg.party_actor in ("ordinal", "ego"):
         ordinal = ordinal_components(lay.party_components)
         view = EgoView(lay) if cfg.party_actor == "ego" else None
-        actor = OrdinalActor(obs_dim, nvec, cfg.hidden, ordinal, view=view).to(env.device)
+        actor = OrdinalActor(
+            obs_dim, nvec, cfg.hidden, ordinal, view=view, log_precision=cfg.log_precision
+        ).to(env.device)
     else:
         actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
     critic = critic_net(critic_dim, cfg.hidden).to(env.device)
