@@ -152,15 +152,22 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
         actor: nn.Module = SetMediatorActor(lay, width, log_precision=log_precision)
         nvec = tuple(int(n) for n in lay.mediator_nvec)
     elif entry.get("arch") in ("ordinal", "ego"):
-        from agents.ordinal import EgoView, OrdinalActor, ordinal_components
+        from agents.ordinal import EgoView, OrdinalActor, VoteThreshold, ordinal_components
         from negenv.layout import Layout
 
         lay = Layout.of(scenario)
         ordinal = ordinal_components(lay.party_components)
         view = EgoView(lay) if entry["arch"] == "ego" else None
         hidden = tuple(entry["hidden"])
+        votes = VoteThreshold(lay) if entry.get("threshold_votes", False) else None
         actor = OrdinalActor(
-            entry["obs_dim"], nvec, hidden, ordinal, view=view, log_precision=log_precision
+            entry["obs_dim"],
+            nvec,
+            hidden,
+            ordinal,
+            view=view,
+            log_precision=log_precision,
+            votes=votes,
         )
     else:
         actor = actor_net(entry["obs_dim"], nvec, tuple(entry["hidden"]))

@@ -69,6 +69,37 @@ class EgoView:
         return y, ideal
 
 
+class VoteThreshold:
+    """Votes as a threshold on the standing text's utility (``OrdinalActor(votes=...)``,
+    ``train.py --threshold-votes``).
+
+    A free vote logit must learn, state by state, that a responder who rejects a share of
+    0.26 should also reject 0.25; with free logits the learned acceptance stays a soft ramp
+    several grid steps wide around the threshold (a proposer facing it asks less, and the
+    analysis, which reads the most likely vote, finds the responder lenient). Here the accept
+    logit is ``kappa * (u - theta)``: ``u = 1 - sum_k w_k |x_k - y_k|`` is the party's
+    utility of the standing text (from its own type in the observation), the network emits
+    the reservation utility ``theta`` and the log of the sharpness ``kappa``, and the reject
+    logit is 0. Acceptance is monotone in the text's utility at every state, and it sharpens
+    by ratios (:mod:`agents.bell`).
+
+    Args:
+        layout: the scenario layout whose party observations are read.
+        sharpness: ``kappa`` at a zero network output (per unit of utility).
+    """
+
+    def __init__(self, layout: Layout, sharpness: float = 10.0):
+        obs = layout.party_obs
+        self.ideal, self.weight, self.proposal = obs["ideal"], obs["weight"], obs["proposal"]
+        self.component = layout.party_components.index("vote")
+        self.sharpness = sharpness
+
+    def utility(self, x: torch.Tensor) -> torch.Tensor:
+        """(M,) the party's utility of the standing text, from the raw observation."""
+        gap = (x[:, self.proposal] - x[:, self.ideal]).abs()
+        return 1.0 - (x[:, self.weight] * gap).sum(-1)
+
+
 def ordinal_components(names: tuple[str, ...]) -> tuple[int, ...]:
     """The indices of a party layout's proposal components (the grid texts it posts)."""
     return tuple(i for i, name in enumerate(names) if name.startswith("proposal"))
@@ -88,6 +119,8 @@ class OrdinalActor(nn.Module):
             it (:mod:`agents.bell`): a bell narrows by a ratio per unit of the output.
         view: read and write from the party's own seat (:class:`EgoView`; the proposal
             components must be the K texts, in issue order).
+        votes: score the vote component as a threshold on the text's utility
+            (:class:`VoteThreshold`) instead of by free logits.
     """
 
     def __init__(
@@ -99,6 +132,7 @@ class OrdinalActor(nn.Module):
         prior_width: float = 0.5,
         view: EgoView | None = None,
         log_precision: bool = False,
+        votes: VoteThreshold | None = None,
     ):
         super().__init__()
         if not ordinal or not hidden:
@@ -107,21 +141,32 @@ class OrdinalActor(nn.Module):
             raise ValueError(f"an EgoView needs one text per issue ({view.k}); got {len(ordinal)}")
         self.view = view
         self.nvec, self.ordinal = tuple(int(n) for n in nvec), tuple(ordinal)
-        self.free_sizes = [n for i, n in enumerate(self.nvec) if i not in self.ordinal]
+        self.votes = votes
+        special = (*self.ordinal, votes.component) if votes is not None else self.ordinal
+        self.free_sizes = [n for i, n in enumerate(self.nvec) if i not in special]
         self.trunk = nn.Sequential(*list(mlp([obs_dim, *hidden], 2**0.5)), nn.Tanh())
         self.free = nn.Linear(hidden[-1], sum(self.free_sizes))
         self.bell = nn.Linear(hidden[-1], 2 * len(self.ordinal))  # centre, precision
-        for head in (self.free, self.bell):
+        heads = [self.free, self.bell]
+        if votes is not None:
+            if self.nvec[votes.component] != 2:
+                raise ValueError("threshold votes need a two-option vote (reject, accept)")
+            self.vote = nn.Linear(hidden[-1], 2)  # reservation utility, log sharpness
+            heads.append(self.vote)
+        for head in heads:
             nn.init.orthogonal_(head.weight, 0.01)
             nn.init.zeros_(head.bias)
         with torch.no_grad():
             self.bell.bias[: len(self.ordinal)] = 0.5  # centres start mid-grid
+            if votes is not None:
+                self.vote.bias[0] = 0.5  # accept texts worth at least 1/2 at first
         self.log_precision = log_precision
         self.beta0 = base_precision(prior_width, log_precision)
         for i in self.ordinal:
             self.register_buffer(f"grid{i}", torch.linspace(0, 1, self.nvec[i]), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        raw = x
         if self.view is not None:
             x, ideal = self.view(x)
         h = self.trunk(x)
@@ -136,6 +181,11 @@ class OrdinalActor(nn.Module):
                 grid = getattr(self, f"grid{i}")
                 parts.append(-beta[:, o, None] * (grid - mu[:, o, None]) ** 2)
                 o += 1
+            elif self.votes is not None and i == self.votes.component:
+                theta, log_kappa = self.vote(h).unbind(-1)
+                kappa = precision(log_kappa, self.votes.sharpness, True)
+                accept = kappa * (self.votes.utility(raw) - theta)
+                parts.append(torch.stack([torch.zeros_like(accept), accept], -1))
             else:
                 parts.append(next(f))
         return torch.cat(parts, -1)

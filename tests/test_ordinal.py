@@ -11,7 +11,7 @@ import torch
 
 import negenv
 from agents import learned
-from agents.ordinal import OrdinalActor, ordinal_components
+from agents.ordinal import OrdinalActor, VoteThreshold, ordinal_components
 from negenv.layout import Layout
 from negenv.training import torch_ppo
 from negenv.training.config import TrainConfig
@@ -77,13 +77,54 @@ def test_a_log_precision_starts_with_the_same_bell_and_narrows_by_ratios():
         assert torch.isfinite(text).all() and int(text.argmax()) == 30
 
 
-def test_log_precision_needs_a_bell():
+def test_threshold_votes_accept_by_the_texts_utility():
+    lay = Layout.of(negenv.load("rubinstein"))
+    torch.manual_seed(0)
+    votes = VoteThreshold(lay)
+    assert votes.component == 0 and lay.party_components[0] == "vote"
+    actor = OrdinalActor(lay.party_obs.size, lay.party_nvec, (16,), (4,), votes=votes)
+    assert actor.free_sizes == [2, 1, 3]  # comply, coalition, demand: the vote left them
+    obs = lay.party_obs
+    x = torch.zeros(3, obs.size)
+    x[:, obs["weight"]] = 1.0
+    x[:, obs["ideal"]] = torch.tensor([[1.0], [1.0], [0.0]])
+    x[:, obs["proposal"]] = torch.tensor([[0.7], [0.2], [0.2]])  # utilities 0.7, 0.2, 0.8
+    torch.testing.assert_close(votes.utility(x), torch.tensor([0.7, 0.2, 0.8]))
+    with torch.no_grad():
+        actor.vote.weight.zero_()
+        actor.vote.bias.copy_(torch.tensor([0.35, math.log(4.0)]))  # theta, log kappa / 10
+    logits = actor(x)[:, :2]
+    expected = 40.0 * (torch.tensor([0.7, 0.2, 0.8]) - 0.35)
+    torch.testing.assert_close(logits, torch.stack([torch.zeros(3), expected], -1))
+    assert torch.equal(logits.argmax(-1), torch.tensor([1, 0, 1]))  # accept 0.7 and 0.8
+
+
+def test_threshold_votes_need_a_two_option_vote():
+    lay = Layout.of(negenv.load("rubinstein"))
+    nvec = (3, *lay.party_nvec[1:])
+    with pytest.raises(ValueError, match="two-option vote"):
+        OrdinalActor(lay.party_obs.size, nvec, (16,), (4,), votes=VoteThreshold(lay))
+
+
+def test_log_precision_and_threshold_votes_need_an_ordinal_party():
     with pytest.raises(ValueError, match="log_precision = True is invalid.*a learner with a bell"):
         TrainConfig(scenario="rubinstein", learn="parties", log_precision=True).validate()
+    with pytest.raises(ValueError, match="threshold_votes = True is invalid.*'ordinal' or 'ego'"):
+        TrainConfig(scenario="rubinstein", learn="parties", threshold_votes=True).validate()
 
 
-@pytest.mark.parametrize("arch, log_precision", [("ordinal", False), ("ego", False), ("ego", True)])
-def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch, log_precision):
+@pytest.mark.parametrize(
+    "arch, log_precision, threshold_votes",
+    [
+        ("ordinal", False, False),
+        ("ego", False, False),
+        ("ego", True, True),
+        ("ordinal", False, True),
+    ],
+)
+def test_an_ordinal_run_saves_and_loads_as_a_population(
+    tmp_path, arch, log_precision, threshold_votes
+):
     cfg = TrainConfig(
         scenario="rubinstein",
         learn="parties",
@@ -91,6 +132,7 @@ def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch, log_prec
         rollout_steps=8,
         party_actor=arch,
         log_precision=log_precision,
+        threshold_votes=threshold_votes,
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
     learner = torch_ppo.make_learner(env, "party", cfg)
@@ -104,6 +146,7 @@ def test_an_ordinal_run_saves_and_loads_as_a_population(tmp_path, arch, log_prec
     policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
     assert (policy.actor.view is None) == (arch == "ordinal")
     assert policy.actor.log_precision == log_precision
+    assert (policy.actor.votes is not None) == threshold_votes
     with torch.no_grad():  # a wide precision output tells the two parameterisations apart
         learner.actor.bell.bias[1] = 4.0
         policy.actor.bell.bias[1] = 4.0

@@ -94,6 +94,11 @@ class TrainConfig:
     text's spread narrows by a ratio per unit of the output, not by an amount (softplus
     narrows a 0.05-wide bell by a few percent per unit: a proposer that must ask within 0.01
     of what its responder accepts stays too wide; the README measures both)."""
+    threshold_votes: bool = False
+    """With ``party_actor`` ordinal or ego: a party votes by a threshold on the standing
+    text's utility (accept logit ``kappa * (u - theta)``, the network emitting the reservation
+    utility and the log sharpness; agents.ordinal.VoteThreshold) instead of by free logits,
+    so that acceptance is monotone in what the text is worth to it and can become sharp."""
     anneal: bool = False
     """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
     (torch backend), so that the policies end near-deterministic: what a learner best
@@ -267,6 +272,10 @@ class TrainConfig:
                 "True needs backend 'torch' and a learner with a bell: a set mediator "
                 "(mediator_actor 'set') or ordinal parties (party_actor 'ordinal' or 'ego')",
             )
+        if not isinstance(self.threshold_votes, bool):
+            raise bad("threshold_votes", "must be True or False")
+        if self.threshold_votes and self.party_actor == "mlp":
+            raise bad("threshold_votes", "True needs party_actor 'ordinal' or 'ego'")
         if not 0.0 < self.entropy_end <= 1.0:
             raise bad("entropy_end", "must lie in (0, 1]")
         if self.entropy_end != 1.0 and not self.anneal:

@@ -31,7 +31,7 @@ from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value.functional import vec_generalized_advantage_estimate
 
 from agents.learned import actor_net, critic_net
-from agents.ordinal import EgoView, OrdinalActor, ordinal_components
+from agents.ordinal import EgoView, OrdinalActor, VoteThreshold, ordinal_components
 from agents.set_actor import SetMediatorActor
 from negenv import rng
 from negenv.distributions import MaskedMultiCategorical
@@ -64,6 +64,7 @@ class Learner:
             "arch": arch,
             "set_width": self.actor.width if arch == "set" else 0,
             "log_precision": getattr(self.actor, "log_precision", False),
+            "threshold_votes": getattr(self.actor, "votes", None) is not None,
             "obs_dim": self.obs_dim,
             "nvec": list(self.nvec),
             "hidden": list(hidden),
@@ -90,8 +91,15 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
     elif role == "party" and cfg.party_actor in ("ordinal", "ego"):
         ordinal = ordinal_components(lay.party_components)
         view = EgoView(lay) if cfg.party_actor == "ego" else None
+        votes = VoteThreshold(lay) if cfg.threshold_votes else None
         actor = OrdinalActor(
-            obs_dim, nvec, cfg.hidden, ordinal, view=view, log_precision=cfg.log_precision
+            obs_dim,
+            nvec,
+            cfg.hidden,
+            ordinal,
+            view=view,
+            log_precision=cfg.log_precision,
+            votes=votes,
         ).to(env.device)
     else:
         actor = actor_net(obs_dim, nvec, cfg.hidden).to(env.device)
