@@ -12,9 +12,14 @@ from negenv.training.config import TrainConfig
 from negenv.vector import VectorNegotiationEnv
 
 
-def _collect(subgames: int):
+def _collect(subgames: int, sample_share: float = 1.0):
     cfg = TrainConfig(
-        scenario="rubinstein", learn="parties", num_envs=256, rollout_steps=16, subgames=subgames
+        scenario="rubinstein",
+        learn="parties",
+        num_envs=256,
+        rollout_steps=16,
+        subgames=subgames,
+        sample_share=sample_share,
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
     torch.manual_seed(0)
@@ -61,6 +66,33 @@ def test_the_prelude_rejects_posts_random_texts_and_is_not_learned_from():
 def test_without_subgames_every_step_is_learned_from():
     *_, d, _ = _collect(subgames=0)
     assert "learn" not in d
+
+
+def test_a_sample_share_plays_the_rest_greedily_and_learns_from_the_sampled_steps():
+    env, learner, cfg, d, _ = _collect(subgames=0, sample_share=0.3)
+    learn = d["learn"]
+    assert 0.25 < learn.float().mean() < 0.35  # about sample_share of the agent-steps
+    # a greedy step is the policy's most likely legal option under its own observation
+    with torch.no_grad():
+        x, m = d["observation"], d["action_mask"]
+        mode = torch_ppo.MaskedMultiCategorical(learner.actor(x), m, learner.nvec).mode
+    assert torch.equal(d["action"][~learn], mode[~learn])
+    assert (d["action"][learn] != mode[learn]).any(-1).float().mean() > 0.3  # sampled
+    again = _collect(subgames=0, sample_share=0.3)[3]  # same seed, same rollout
+    assert torch.equal(again["action"], d["action"]) and torch.equal(again["learn"], learn)
+    stats = torch_ppo.optimise(learner, d, cfg, torch.Generator().manual_seed(0))
+    assert np.isfinite(stats["party/loss_objective"])
+    # with subgames too, a step is learned from only outside the prelude and when sampled
+    *_, d, _ = _collect(subgames=10, sample_share=0.3)
+    assert 0.1 < d["learn"].float().mean() < 0.3
+
+
+@pytest.mark.parametrize("value", [0.0, 1.5, -0.1])
+def test_a_bad_sample_share_is_refused(value):
+    with pytest.raises(ValueError, match=f"sample_share = {value} is invalid.*\\(0, 1\\]"):
+        TrainConfig(sample_share=value).validate()
+    with pytest.raises(ValueError, match="sample_share = 0.5 is invalid.*backend 'torch'"):
+        TrainConfig(backend="sb3", sample_share=0.5).validate()
 
 
 def test_the_backward_curriculum_starts_late_first():

@@ -99,6 +99,14 @@ class TrainConfig:
     text's utility (accept logit ``kappa * (u - theta)``, the network emitting the reservation
     utility and the log sharpness; agents.ordinal.VoteThreshold) instead of by free logits,
     so that acceptance is monotone in what the text is worth to it and can become sharp."""
+    sample_share: float = 1.0
+    """The share of a learner's agent-steps in which it samples its action and learns from
+    it (torch backend); in the others it plays its most likely legal option, as the
+    evaluators play it, and the step is not learned from. Below 1 a sampled decision is
+    mostly followed by the policy's own greedy play, so that each lesson is a one-shot
+    deviation from the profile the evaluators and the exact analysis read (the continuation
+    of a sampled step is then near the greedy profile's, not a noisier one's). Each step
+    costs the same; only ``sample_share`` of it teaches."""
     anneal: bool = False
     """Let the learning rate and the entropy coefficient fall linearly to 0 over the updates
     (torch backend), so that the policies end near-deterministic: what a learner best
@@ -272,6 +280,10 @@ class TrainConfig:
                 "True needs backend 'torch' and a learner with a bell: a set mediator "
                 "(mediator_actor 'set') or ordinal parties (party_actor 'ordinal' or 'ego')",
             )
+        if not isinstance(self.sample_share, (int, float)) or not 0.0 < self.sample_share <= 1.0:
+            raise bad("sample_share", "must lie in (0, 1]")
+        if self.sample_share < 1.0 and self.backend != "torch":
+            raise bad("sample_share", "below 1 needs backend 'torch'")
         if not isinstance(self.threshold_votes, bool):
             raise bad("threshold_votes", "must be True or False")
         if self.threshold_votes and self.party_actor == "mlp":

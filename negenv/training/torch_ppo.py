@@ -259,6 +259,11 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
                 c = _critic_input(env, ln.role, x, g)
                 dist = MaskedMultiCategorical(ln.actor(x), m, ln.nvec)
                 a = dist.sample(generator=gen)
+                learn = None
+                if cfg.sample_share < 1.0:  # the rest play their most likely option
+                    draw = torch.rand(a.shape[0], generator=gen, device=gen.device)
+                    learn = draw.to(a.device) < cfg.sample_share
+                    a = torch.where(learn[:, None], a, dist.mode)
                 step = {"observation": x, "action_mask": m, "critic_input": c, "action": a}
                 step |= {"log_prob": dist.log_prob(a), "value": ln.critic(c).squeeze(-1)}
                 if cfg.round_units:
@@ -267,7 +272,9 @@ def collect(env, learners: list[Learner], background: Background, cfg, update: i
                     scripted = prelude.active().repeat_interleave(env.layout.n)
                     forced = prelude.actions(obs["party"]["action_mask"]).reshape(a.shape)
                     step["action"] = a = torch.where(scripted[:, None], forced, a)
-                    step["learn"] = ~scripted
+                    learn = ~scripted if learn is None else learn & ~scripted
+                if learn is not None:
+                    step["learn"] = learn
                 for k, v in step.items():
                     buf[ln.role].setdefault(k, []).append(v)
                 actions[ln.role] = a.reshape(env.action_shape(ln.role))
@@ -328,7 +335,7 @@ def optimise(ln: Learner, d: dict[str, torch.Tensor], cfg: TrainConfig, gen) -> 
         },
         batch_size=[adv.numel()],
     )
-    if "learn" in d:  # the prelude's scripted steps carry returns, not lessons
+    if "learn" in d:  # scripted (prelude) and greedy steps carry returns, not lessons
         td = td[d["learn"].reshape(-1)]
         if not td.batch_size[0]:
             return {}
