@@ -40,6 +40,7 @@ def row(run: Path, checkpoint: str) -> str:
     method += f", backward {cfg.backward:g}" if cfg.backward else ""
     method += ", log precision" if cfg.log_precision else ""
     method += ", threshold votes" if cfg.threshold_votes else ""
+    method += f", sample share {cfg.sample_share:g}" if cfg.sample_share < 1 else ""
     method += ", anneal" if cfg.anneal else ""
     method += f" (entropy to 0 at {cfg.entropy_end:g})" if cfg.entropy_end < 1 else ""
     method += ", round units" if cfg.round_units else ""
