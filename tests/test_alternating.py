@@ -74,3 +74,43 @@ def test_the_profile_values_are_the_env_episodes(delta):
 def test_a_scenario_it_cannot_solve_is_one_clear_error():
     with pytest.raises(ValueError, match="multilateral_5.*an unmediated scenario.*two parties"):
         analyse("multilateral_5", [])
+
+
+def test_the_probe_values_a_greedy_rejection_at_the_analysis_continuation():
+    """benchmarks/rubinstein_probe.py plays the rest greedily on the batched env after the
+    responder rejects the first text: the analysis's continuation, times delta. The profile:
+    each party asks 0.6 and accepts a share of at least 0.35 (ego texts, threshold votes), so
+    party 1's rejection of 0.4 is followed by its own 0.6, accepted in round 2."""
+    import importlib.util
+    from pathlib import Path
+
+    import torch
+
+    from agents.learned import LearnedPolicy
+    from agents.ordinal import EgoView, OrdinalActor, VoteThreshold
+    from negenv.layout import Layout
+
+    sc = negenv.parallel_env("rubinstein", discount=0.8).scenario
+    lay = Layout.of(sc)
+    votes, view = VoteThreshold(lay), EgoView(lay)
+    nvec = lay.party_nvec
+    actor = OrdinalActor(
+        lay.party_obs.size, nvec, (4,), (4,), view=view, log_precision=True, votes=votes
+    )
+    with torch.no_grad():
+        for head in (actor.bell, actor.vote, actor.free):
+            head.weight.zero_()
+        actor.bell.bias.copy_(torch.tensor([0.4, 6.0]))  # concede 0.4: ask 0.6
+        actor.vote.bias.copy_(torch.tensor([0.35, 3.0]))  # accept a share >= 0.35
+    policy = LearnedPolicy(actor, lay.party_nvec)
+    out = analyse(sc, [policy, policy])
+    assert out.first_share == pytest.approx(0.6) and out.agreed_round == 1
+    assert out.continuation == pytest.approx(0.8 * 0.6)
+    path = Path(__file__).parents[1] / "benchmarks" / "rubinstein_probe.py"
+    spec = importlib.util.spec_from_file_location("rubinstein_probe", path)
+    probe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(probe)
+    value = probe.reject_value(sc, actor, 60, episodes=4, greedy=True)
+    assert value == pytest.approx(sc.discount * out.continuation, abs=1e-6)
+    # sampled play is another profile: the bells and the free choices are random
+    assert probe.reject_value(sc, actor, 60, episodes=64, greedy=False) != pytest.approx(value)
