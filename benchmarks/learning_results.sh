@@ -59,6 +59,22 @@ for d in 0.5 0.95; do                                              # twice the b
 done
 python benchmarks/rubinstein_table.py runs/rb-ego6m-0.5 runs/rb-ent06-0.5 runs/rb-ent03-0.5 \
     runs/rb-ego6m-0.95 runs/rb-ent06-0.95 runs/rb-ent03-0.95
+python benchmarks/rubinstein_probe.py runs/rb-ego6m-0.5            # why the proposer asks less
+for d in 0.5 0.8 0.9 0.95; do                                      # the bell's log precision
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --log-precision --threads 1 --name "lp-$d"
+done
+for d in 0.5 0.95; do                                              # devices for the responders
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --log-precision --entropy-end 0.5 --threads 1 --name "lpe5-$d"
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --log-precision --threshold-votes --threads 1 --name "tv-$d"
+done
+python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides discount=0.5 \
+    --log-precision --sample-share 0.5 --threads 1 --name ss-0.5
+python benchmarks/rubinstein_table.py runs/lp-0.5 runs/lp-0.8 runs/lp-0.9 runs/lp-0.95 \
+    runs/lpe5-0.5 runs/lpe5-0.95 runs/tv-0.5 runs/tv-0.95 runs/ss-0.5
+python benchmarks/rubinstein_probe.py runs/lp-0.5
 python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
     runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
     runs/rubinstein-ego-back-0.8 runs/rubinstein-ego-back-0.9 runs/rubinstein-ego-back-0.95 \
