@@ -89,6 +89,7 @@ def open_run(cfg: TrainConfig) -> tuple[Path, dict[str, Any] | None]:
     saved = ckpt["config"]
     free = {"total_steps", "resume", "overwrite", "progress", "scorecard_episodes"}
     free |= {"scorecard_mediators"}
+    saved = {**config_mod.ABSENT, **saved}  # a field added since has its meaning of then
     differ = [k for k, v in config_mod.to_dict(cfg).items() if k not in free and saved.get(k) != v]
     if differ:
         raise ValueError(

@@ -3,11 +3,12 @@
 # mediator and guarantees_monitoring, scored against the union of held-out populations
 # (scripted threshold, mixed, opportunistic, exploiters, and learned parties trained on
 # seeds and against mediators the league never used) beside nbs_seen, nbs_full and the main
-# job's mediator, then its exploitability. CPU, one torch thread per run.
+# job's mediator, then its exploitability. CPU, one torch thread per run. Every mediator here
+# was trained with softplus text bells (--no-log-precision), as the README measured them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 main=runs/multilateral_5-mediator-torch-s0/best.pt
-[ -f "$main" ] || python train.py --threads 1                    # the README's main job
+[ -f "$main" ] || python train.py --threads 1 --no-log-precision # the main job, as measured
 for pair in 7:guarantees_monitoring 11:power_centroid; do        # held-out learned parties
     s=${pair%:*}; m=${pair#*:}
     [ -f "runs/heldout-parties-s$s/best.pt" ] || python train.py \
@@ -15,7 +16,7 @@ for pair in 7:guarantees_monitoring 11:power_centroid; do        # held-out lear
         --total-steps 1000000 --scorecard-episodes 0 --threads 1 --name "heldout-parties-s$s"
 done
 python train.py --league --iterations 3 --mediators "$main" guarantees_monitoring \
-    --populations threshold mixed --response-steps 1000000 --threads 1 --name league-main \
+    --populations threshold mixed --response-steps 1000000 --threads 1 --no-log-precision --name league-main \
     $([ -f runs/league-main/league.json ] && echo --resume)
 python -m negenv.evaluate --mediator runs/league-main/mediator.mix.json --mediator nbs_seen \
     --mediator nbs_full --mediator "$main" --scenario multilateral_5 \
@@ -31,7 +32,7 @@ python -m negenv.exploit --mediator runs/league-main/mediator.mix.json --populat
 # meta-game from the start (about 50 min), scored on the same held-out union
 python train.py --league --iterations 3 --mediators "$main" guarantees_monitoring nbs_seen \
     --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
-    --threads 1 --name league-wide $([ -f runs/league-wide/league.json ] && echo --resume)
+    --threads 1 --no-log-precision --name league-wide $([ -f runs/league-wide/league.json ] && echo --resume)
 python -m negenv.evaluate --mediator runs/league-wide/mediator.mix.json --mediator nbs_seen \
     --mediator nbs_full --mediator "$main" --scenario multilateral_5 \
     --population threshold --population mixed --population opportunistic \
@@ -48,7 +49,7 @@ done
 python train.py --league --iterations 3 \
     --mediators runs/mediator-union-s0/best.pt guarantees_monitoring nbs_seen \
     --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
-    --threads 1 --name league-union $([ -f runs/league-union/league.json ] && echo --resume)
+    --threads 1 --no-log-precision --name league-union $([ -f runs/league-union/league.json ] && echo --resume)
 for m in runs/mediator-union-s0/best.pt runs/mediator-union-s1/best.pt \
     runs/league-union/mediator.mix.json; do
     out=reports/heldout-$(echo "$m" | tr '/' '-')

@@ -5,6 +5,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 python train.py                                                    # the README's main job
 python benchmarks/per_population.py runs/multilateral_5-mediator-torch-s0/scorecard
+for s in 1 2; do python train.py --seed "$s"; done                  # two more training seeds
+for s in 0 1 2; do                                                 # softplus bells, as before
+    python train.py --seed "$s" --no-log-precision --name "softplus-s$s"
+done
+python benchmarks/paired_difference.py runs/multilateral_5-mediator-torch-s0/best.pt \
+    runs/softplus-s0/best.pt runs/multilateral_5-mediator-torch-s0/scorecard runs/softplus-s0/scorecard
+python benchmarks/paired_difference.py runs/multilateral_5-mediator-torch-s0/best.pt nbs_seen \
+    runs/multilateral_5-mediator-torch-s0/scorecard
 python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.pt \
     --mediator nbs_seen --mediator power_centroid --mediator guarantees_monitoring \
     --mediator nbs_signals --mediator random --mediator nbs_full \

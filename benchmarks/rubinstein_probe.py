@@ -22,7 +22,7 @@ import yaml
 
 from agents.learned import load_policy
 from negenv.distributions import MaskedMultiCategorical
-from negenv.training.config import from_dict
+from negenv.training.config import from_saved
 from negenv.vector import VectorNegotiationEnv
 
 VOTE, TEXT = 0, 4  # the rubinstein party components: vote, comply, coalition, demand, text
@@ -62,7 +62,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     torch.set_num_threads(1)
     run = Path(args.run)
-    sc = from_dict(yaml.safe_load((run / "config.yaml").read_text())).load_scenario()
+    sc = from_saved(yaml.safe_load((run / "config.yaml").read_text())).load_scenario()
     actor = load_policy(run / args.checkpoint, "party", sc).actor
     env = VectorNegotiationEnv(sc, num_envs=1)
     obs = env.reset(seed=0)

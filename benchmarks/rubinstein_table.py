@@ -22,11 +22,11 @@ import yaml
 
 from agents import registry
 from negenv.alternating import analyse, grid_spe
-from negenv.training.config import from_dict
+from negenv.training.config import from_saved
 
 
 def row(run: Path, checkpoint: str) -> str:
-    cfg = from_dict(yaml.safe_load((run / "config.yaml").read_text()))
+    cfg = from_saved(yaml.safe_load((run / "config.yaml").read_text()))
     sc = cfg.load_scenario()
     import negenv
 

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
 import negenv
 from agents import mixture, registry
@@ -227,9 +228,14 @@ def test_train_py_league_flag_and_a_config_that_differs_on_resume(tmp_path):
         "--name",
         "cli",
     ]
-    root = train.main(args)
+    root = train.main(["--no-log-precision", *args])
     state = json.loads((root / "league.json").read_text())
     assert len(state["history"]) == 1 and "final" in state
+    response = yaml.safe_load((root / "it0-mediator" / "config.yaml").read_text())
+    assert response["log_precision"] is False  # the league passes it to its mediators
+    with pytest.raises(ValueError, match=r"differs in \['log_precision'\]"):
+        train.main(args + ["--resume"])
+    args = ["--no-log-precision", *args]
     with pytest.raises(ValueError, match=r"differs in \['eval_episodes'\]"):
         train.main(
             args[:-4]

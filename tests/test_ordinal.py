@@ -106,9 +106,7 @@ def test_threshold_votes_need_a_two_option_vote():
         OrdinalActor(lay.party_obs.size, nvec, (16,), (4,), votes=VoteThreshold(lay))
 
 
-def test_log_precision_and_threshold_votes_need_an_ordinal_party():
-    with pytest.raises(ValueError, match="log_precision = True is invalid.*a learner with a bell"):
-        TrainConfig(scenario="rubinstein", learn="parties", log_precision=True).validate()
+def test_threshold_votes_need_an_ordinal_party():
     with pytest.raises(ValueError, match="threshold_votes = True is invalid.*'ordinal' or 'ego'"):
         TrainConfig(scenario="rubinstein", learn="parties", threshold_votes=True).validate()
 

@@ -112,21 +112,19 @@ def test_one_checkpoint_scores_every_mediated_scenario(tmp_path):
         assert rec["agreement"].shape == (8, sc.n_issues)
     with pytest.raises(ValueError, match="'rubinstein' has no mediator"):
         learned.load_policy(out / "best.pt", "mediator", load("rubinstein"))
-    assert not learned.load_policy(
-        out / "best.pt", "mediator", load("lilliput")
-    ).actor.log_precision
     coarse = load({"name": "coarse", "proposal_levels": 11})
     with pytest.raises(ValueError, match="21 proposal levels and 5 monitoring levels"):
         learned.load_policy(out / "best.pt", "mediator", coarse)
 
 
 def test_a_log_precision_mediator_saves_and_loads(tmp_path):
+    """log_precision is the default: the checkpoint records it and the loader rebuilds it."""
     import train
 
     out = train.main(
         ["--scenario", "multilateral_5", "--total-steps", "128", "--num-envs", "16"]
         + ["--rollout-steps", "8", "--epochs", "1", "--minibatches", "2", "--set-width", "8"]
-        + ["--log-precision", "--eval-every", "1", "--eval-episodes", "4"]
+        + ["--eval-every", "1", "--eval-episodes", "4"]
         + ["--scorecard-episodes", "0", "--run-dir", str(tmp_path), "--no-progress"]
     )
     policy = learned.load_policy(out / "last.pt", "mediator", load("multilateral_5"))
@@ -144,14 +142,6 @@ def test_a_log_precision_mediator_saves_and_loads(tmp_path):
     expected = torch.full_like(second, -2 * beta * float(grid[1]) ** 2)
     torch.testing.assert_close(second, expected, rtol=1e-4, atol=1e-3)
     assert (text <= 0).all()  # the bell's top is 0 at its centre
-
-
-def test_log_precision_needs_a_learner_with_a_bell():
-    from negenv.training.config import TrainConfig
-
-    for kwargs in ({"mediator_actor": "mlp"}, {"backend": "sb3"}):
-        with pytest.raises(ValueError, match="log_precision = True is invalid.*with a bell"):
-            TrainConfig(log_precision=True, **kwargs).validate()
 
 
 def test_rebinding_checks_the_grids():

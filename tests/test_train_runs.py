@@ -90,3 +90,33 @@ def test_help_lists_the_config_flag(capsys):
     with pytest.raises(SystemExit):
         train.main(["--help"])
     assert "--config FILE" in capsys.readouterr().out
+
+
+def test_a_run_saved_before_a_field_existed_keeps_its_meaning(tmp_path):
+    """A checkpoint and config.yaml written without the fields added since (ABSENT) read as
+    the run was trained: softplus bells, free votes, every step sampled. Resuming it with
+    today's defaults is refused, naming the field; with the old meaning it continues."""
+    import torch
+
+    from agents import learned
+    from negenv.training import config
+
+    out = run(tmp_path, "--scenario", "bilateral_asymmetric", "--no-log-precision", name="old")
+    ckpt = learned.load_checkpoint(out / "last.pt")
+    for key in config.ABSENT:  # as written before these fields existed
+        del ckpt["config"][key]
+    for entry in ckpt["roles"].values():
+        entry.pop("log_precision")
+    torch.save(ckpt, out / "last.pt")
+    saved = yaml.safe_load((out / "config.yaml").read_text())
+    old = {k: v for k, v in saved.items() if k not in config.ABSENT}
+    cfg = config.from_saved(old)
+    assert (cfg.log_precision, cfg.threshold_votes, cfg.sample_share) == (False, False, 1.0)
+    assert config.from_dict(old).log_precision  # a config of one's own takes today's default
+    assert not learned.load_policy(
+        out / "last.pt", "mediator", negenv.load("bilateral_asymmetric")
+    ).actor.log_precision
+    with pytest.raises(ValueError, match=r"cannot resume .*\['log_precision'\]"):
+        run(tmp_path, "--scenario", "bilateral_asymmetric", "--resume", name="old", updates=3)
+    args = ("--scenario", "bilateral_asymmetric", "--resume", "--no-log-precision")
+    assert run(tmp_path, *args, name="old", updates=3) == out

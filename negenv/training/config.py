@@ -88,12 +88,13 @@ class TrainConfig:
     neighbouring levels share what is learned; ``ego`` is ``ordinal`` read and written from
     the party's own seat (agents.ordinal.EgoView), so that a policy shared by the seats
     treats mirrored situations alike."""
-    log_precision: bool = False
+    log_precision: bool = True
     """Texts scored by a bell (the set mediator's, the ordinal and ego parties'): its precision
-    is ``exp`` of the network's output instead of ``softplus`` of it (agents.bell), so that a
+    is ``exp`` of the network's output, not ``softplus`` of it (agents.bell), so that a
     text's spread narrows by a ratio per unit of the output, not by an amount (softplus
-    narrows a 0.05-wide bell by a few percent per unit: a proposer that must ask within 0.01
-    of what its responder accepts stays too wide; the README measures both)."""
+    narrows a 0.05-wide bell by a few percent per unit, and the texts stay wider than the
+    choice needs; the README measures both). Actors without a bell (the MLP actors) have no
+    precision and ignore it. ``--no-log-precision`` trains as runs did before it existed."""
     threshold_votes: bool = False
     """With ``party_actor`` ordinal or ego: a party votes by a threshold on the standing
     text's utility (accept logit ``kappa * (u - theta)``, the network emitting the reservation
@@ -271,15 +272,6 @@ class TrainConfig:
             )
         if not isinstance(self.log_precision, bool):
             raise bad("log_precision", "must be True or False")
-        bell = (self.learn != "parties" and self.mediator_actor == "set" and sc.mediated) or (
-            self.learn != "mediator" and self.party_actor != "mlp"
-        )
-        if self.log_precision and (self.backend != "torch" or not bell):
-            raise bad(
-                "log_precision",
-                "True needs backend 'torch' and a learner with a bell: a set mediator "
-                "(mediator_actor 'set') or ordinal parties (party_actor 'ordinal' or 'ego')",
-            )
         if not isinstance(self.sample_share, (int, float)) or not 0.0 < self.sample_share <= 1.0:
             raise bad("sample_share", "must lie in (0, 1]")
         if self.sample_share < 1.0 and self.backend != "torch":
@@ -330,6 +322,22 @@ ROLE_OF = {"mediator": ("mediator",), "parties": ("party",), "all": ("party", "m
 
 def fields() -> list[str]:
     return [f.name for f in dataclasses.fields(TrainConfig)]
+
+
+#: what a field meant before it existed: a run saved without it was trained this way (a
+#: saved run keeps its meaning when a default changes; see :func:`from_saved`)
+ABSENT: dict[str, Any] = {
+    "entropy_end": 1.0,
+    "log_precision": False,
+    "threshold_votes": False,
+    "sample_share": 1.0,
+}
+
+
+def from_saved(data: dict[str, Any], source: str = "saved config") -> TrainConfig:
+    """A run's own config (its ``config.yaml`` or checkpoint): a field it lacks takes the
+    value the run was trained with (:data:`ABSENT`), not today's default."""
+    return from_dict({**ABSENT, **data}, source)
 
 
 def from_dict(data: dict[str, Any], source: str = "config") -> TrainConfig:

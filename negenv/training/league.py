@@ -66,6 +66,9 @@ class LeagueConfig:
     """Negotiations stepped at once while training a response."""
     response_eval_episodes: int = 256
     """Episodes of each response's periodic evaluation (which picks its best.pt)."""
+    log_precision: bool = True
+    """The mediator responses' text bells (TrainConfig.log_precision; False: softplus, as
+    leagues trained before it became the default)."""
     solver: Literal["prd", "alpharank"] = "prd"
     """Meta-game solver (OpenSpiel): projected replicator dynamics or alpha-Rank marginals."""
     alpha: float = 10.0
@@ -197,6 +200,7 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
             total_steps=cfg.response_steps,
             num_envs=cfg.num_envs,
             eval_episodes=cfg.response_eval_episodes,
+            log_precision=cfg.log_precision,
             seed=cfg.seed + k,
             threads=cfg.threads,
             run_dir=str(root),
