@@ -83,6 +83,12 @@ python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides 
 python benchmarks/rubinstein_table.py runs/lp-0.5 runs/lp-0.8 runs/lp-0.9 runs/lp-0.95 \
     runs/lpe5-0.5 runs/lpe5-0.95 runs/tv-0.5 runs/tv-0.95 runs/ss-0.5
 python benchmarks/rubinstein_probe.py runs/lp-0.5
+for d in 0.5 0.8 0.9 0.95; do                                      # twice the budget
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides "discount=$d" \
+        --log-precision --total-steps 6000000 --threads 1 --name "lp6m-$d"
+done
+python benchmarks/rubinstein_table.py runs/lp6m-0.5 runs/lp6m-0.8 runs/lp6m-0.9 runs/lp6m-0.95
+python benchmarks/rubinstein_probe.py runs/lp6m-0.5
 python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
     runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
     runs/rubinstein-ego-back-0.8 runs/rubinstein-ego-back-0.9 runs/rubinstein-ego-back-0.95 \
