@@ -66,15 +66,18 @@ for m in runs/mediator-union-s0/best.pt runs/league-union/mediator.mix.json; do
         --out "reports/exploit/$(echo "$m" | tr '/' '-').json"
 done
 # the four-population recipe with log-precision bells (the default now), same union and pairing
-[ -f runs/union-lp-s0/best.pt ] || python train.py --config configs/train/mediator_union.yaml \
-    --log-precision --threads 1 --name union-lp-s0
-python -m negenv.evaluate --mediator runs/union-lp-s0/best.pt --scenario multilateral_5 \
-    --population threshold --population mixed --population opportunistic \
-    --population exploiters --population runs/heldout-parties-s7/best.pt \
-    --population runs/heldout-parties-s11/best.pt \
-    --episodes 1000 --seed 2000003 --out reports/union-lp-heldout --no-progress
-python benchmarks/paired_difference.py runs/union-lp-s0/best.pt nbs_seen reports/union-lp-heldout \
-    reports/league-wide-heldout
+for s in 0 1; do
+    [ -f "runs/union-lp-s$s/best.pt" ] || python train.py \
+        --config configs/train/mediator_union.yaml --log-precision --seed "$s" --threads 1 \
+        --name "union-lp-s$s"
+    python -m negenv.evaluate --mediator "runs/union-lp-s$s/best.pt" --scenario multilateral_5 \
+        --population threshold --population mixed --population opportunistic \
+        --population exploiters --population runs/heldout-parties-s7/best.pt \
+        --population runs/heldout-parties-s11/best.pt \
+        --episodes 1000 --seed 2000003 --out "reports/union-lp-s$s-heldout" --no-progress
+    python benchmarks/paired_difference.py "runs/union-lp-s$s/best.pt" nbs_seen \
+        "reports/union-lp-s$s-heldout" reports/league-wide-heldout
+done
 python -m negenv.exploit --mediator runs/union-lp-s0/best.pt --population mixed \
     --scenario multilateral_5 --ranks strongest weakest --steps 1000000 --episodes 2000 \
     --out reports/exploit/union-lp-s0.json

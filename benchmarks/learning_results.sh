@@ -9,6 +9,10 @@ for s in 1 2; do python train.py --seed "$s"; done                  # two more t
 for s in 0 1 2; do                                                 # softplus bells, as before
     python train.py --seed "$s" --no-log-precision --name "softplus-s$s"
 done
+python -m negenv.evaluate --mediator runs/softplus-s0/best.pt --scenario lilliput \
+    --scenario burden_sharing --population threshold --population mixed \
+    --episodes 2000 --seed 2000003 --out runs/transfer --no-progress   # the softplus column
+python benchmarks/per_population.py runs/transfer
 python benchmarks/paired_difference.py runs/multilateral_5-mediator-torch-s0/best.pt \
     runs/softplus-s0/best.pt runs/multilateral_5-mediator-torch-s0/scorecard runs/softplus-s0/scorecard
 python benchmarks/paired_difference.py runs/multilateral_5-mediator-torch-s0/best.pt nbs_seen \
@@ -17,9 +21,11 @@ python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.
     --mediator nbs_seen --mediator power_centroid --mediator guarantees_monitoring \
     --mediator nbs_signals --mediator random --mediator nbs_full \
     --scenario lilliput --scenario burden_sharing --population threshold --population mixed \
-    --episodes 2000 --seed 2000003 --out runs/transfer --no-progress   # no retraining
-python benchmarks/per_population.py runs/transfer
+    --episodes 2000 --seed 2000003 --out runs/transfer-lp --no-progress   # no retraining
+python benchmarks/per_population.py runs/transfer-lp
 python benchmarks/mediator_incentives.py --episodes 4000           # can parties game it?
+python benchmarks/mediator_incentives.py --episodes 4000 --mediator runs/softplus-s0/best.pt \
+    --mediator nbs_seen                                            # the README table (softplus)
 python train.py --config configs/train/mediator_multilateral_5_long.yaml   # add --threads 1 beside other work
 for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
     python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \
