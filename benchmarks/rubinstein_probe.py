@@ -78,7 +78,8 @@ def main(argv: list[str]) -> None:
     print("| responder's share | P(accept) | accept: worth | reject, sampled | reject, greedy |")
     print("|---|---|---|---|---|")
     top = sc.proposal_levels - 1
-    for level in range(int(first.argmax()) - 6, int(first.argmax()) + 13, 3):
+    ask = int(first.argmax())  # from just below the first proposer's ask to well above it
+    for level in range(max(ask - 6, 0), min(ask + 13, top + 1), 3):
         env.reset(seed=0)
         act = torch.zeros(1, env.layout.n, len(env.layout.party_nvec), dtype=torch.int64)
         act[0, 0, TEXT] = level
