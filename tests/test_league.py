@@ -34,6 +34,36 @@ def test_solvers_find_the_equilibria_of_small_games():
     assert league.solve(np.ones((1, 1)), np.ones((1, 1)), "prd", 1.0) == (np.ones(1), np.ones(1))
 
 
+def test_prd_solves_tables_whose_members_differ_by_little():
+    # the shape of a league's tables: members within 0.01 of each other, one far below
+    a = np.array(
+        [[0.511, 0.475, 0.363], [0.503, 0.462, 0.368], [0.226, 0.256, 0.112], [0.508, 0.470, 0.366]]
+    )
+    b = np.array(
+        [[0.780, 0.770, 0.760], [0.785, 0.775, 0.758], [0.700, 0.690, 0.650], [0.781, 0.779, 0.761]]
+    )
+    p, q = league.solve(a, b, "prd", alpha=10.0)
+    assert league.nash_conv(a, b, p, q) < 1e-4
+    # OpenSpiel's defaults on the raw tables stay near the uniform mixture
+    from open_spiel.python.algorithms import projected_replicator_dynamics as prd
+
+    raw = prd.projected_replicator_dynamics([a, b])
+    assert league.nash_conv(a, b, *raw) > 2e-3
+    # an affine change of either role's payoffs changes nothing
+    p2, q2 = league.solve(10 * a - 3, 0.1 * b + 1, "prd", alpha=10.0)
+    np.testing.assert_allclose(p2, p, atol=1e-9)
+    np.testing.assert_allclose(q2, q, atol=1e-9)
+
+
+def test_nash_conv_of_a_pair_of_mixtures():
+    a = np.array([[1.0, 0.0], [0.0, 2.0]])
+    b = np.array([[0.5, 1.0], [1.5, 0.0]])
+    p, q = np.array([0.25, 0.75]), np.array([0.5, 0.5])
+    # rows against q: (0.5, 1.0), p.A.q = 0.875; columns against p: (1.25, 0.25), p.B.q = 0.75
+    assert league.nash_conv(a, b, p, q) == pytest.approx((1.0 - 0.875) + (1.25 - 0.75))
+    assert league.nash_conv(a, b, np.array([0.0, 1.0]), np.array([0.0, 1.0])) == 1.5
+
+
 def test_response_gains_are_the_new_strategies_gain_over_the_mixtures():
     a = np.array([[1.0, 0.0], [0.0, 2.0]])
     b = np.array([[0.5, 1.0], [1.5, 0.0]])
@@ -154,6 +184,16 @@ def test_the_league_runs_end_to_end_and_resumes_as_uninterrupted(tmp_path):
     for f in ("league.csv", "league.png", "payoff_mediator.csv", "payoff_parties.csv"):
         assert (root / f).is_file(), f
     assert list((root / "tb").iterdir())
+    # every solve is logged with its NashConv on the table it solved
+    assert [e["meta/nash_conv"] for e in whole["history"]][0] == 0.0  # a 1 x 1 table
+    final = whole["final"]
+    b = np.array(whole["B"])
+    assert final["meta/nash_conv"] == pytest.approx(
+        league.nash_conv(
+            a, b, np.array(final["mediator_weights"]), np.array(final["party_weights"])
+        )
+    )
+    assert final["meta/nash_conv"] < 1e-3
     # the tables' first cell is the scripted pair on the held-out episodes
     want = league.payoff(
         negenv.load("multilateral_5"),
@@ -182,6 +222,8 @@ def test_the_league_rejects_bad_configs(tmp_path):
     cases = [
         (dict(iterations=0), "iterations = 0 is invalid"),
         (dict(solver="nash"), "solver = 'nash' is invalid"),
+        (dict(prd_dt=0.0), "prd_dt = 0.0 is invalid"),
+        (dict(prd_iterations=0), "prd_iterations = 0 is invalid"),
         (dict(scenario="rubinstein"), "needs a mediated scenario"),
         (dict(mediators=()), "at least one mediator"),
         (dict(eval_seed=1_000_003), "eval_seed = 1000003 is invalid"),
@@ -236,6 +278,15 @@ def test_train_py_league_flag_and_a_config_that_differs_on_resume(tmp_path):
     with pytest.raises(ValueError, match=r"differs in \['log_precision'\]"):
         train.main(args + ["--resume"])
     args = ["--no-log-precision", *args]
+    # a league made before the solver's settings existed says so
+    saved = json.loads((root / "league.json").read_text())
+    for key in ("prd_dt", "prd_iterations"):
+        del saved["config"][key]
+    (root / "league.json").write_text(json.dumps(saved))
+    with pytest.raises(ValueError, match=r"\['prd_dt', 'prd_iterations'\] did not exist"):
+        train.main(args + ["--resume"])
+    saved["config"] |= {"prd_dt": 1.0, "prd_iterations": 100_000}
+    (root / "league.json").write_text(json.dumps(saved))
     with pytest.raises(ValueError, match=r"differs in \['eval_episodes'\]"):
         train.main(
             args[:-4]

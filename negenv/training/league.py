@@ -10,7 +10,8 @@ populations, or checkpoints) and every iteration k:
 1. solves the meta-game on the current tables with a solver of OpenSpiel (projected
    replicator dynamics, ``prd``, or the marginals of alpha-Rank's stationary distribution,
    ``alpharank``): a mixture per role, written as ``it<k>/mediator.mix.json`` and
-   ``it<k>/parties.mix.json``;
+   ``it<k>/parties.mix.json``, and the NashConv of that pair on the tables (``meta/nash_conv``,
+   how far the solver is from an equilibrium of the meta-game);
 2. trains with ``train.py``'s PPO a mediator against the parties' mixture and a shared party
    policy against the mediator's mixture (runs ``it<k>-mediator`` and ``it<k>-parties``; the
    party response is what independent PPO of one shared policy reaches against that
@@ -71,6 +72,11 @@ class LeagueConfig:
     leagues trained before it became the default)."""
     solver: Literal["prd", "alpharank"] = "prd"
     """Meta-game solver (OpenSpiel): projected replicator dynamics or alpha-Rank marginals."""
+    prd_dt: float = 1.0
+    """Step of the replicator dynamics, on each role's table rescaled to [0, 1] (see
+    :func:`solve`)."""
+    prd_iterations: int = 100_000
+    """Steps of the replicator dynamics."""
     alpha: float = 10.0
     """alpha-Rank's selection intensity."""
     eval_episodes: int = 1000
@@ -98,7 +104,7 @@ class LeagueConfig:
         def bad(name: str, allowed: str) -> ValueError:
             return ValueError(f"{name} = {getattr(self, name)!r} is invalid: {allowed}")
 
-        ints = ("iterations", "response_steps", "num_envs", "eval_episodes")
+        ints = ("iterations", "response_steps", "num_envs", "eval_episodes", "prd_iterations")
         for name in (*ints, "response_eval_episodes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -109,6 +115,8 @@ class LeagueConfig:
             raise bad("solver", f"must be one of {SOLVERS}")
         if not self.alpha > 0:
             raise bad("alpha", "must be > 0")
+        if not 0 < self.prd_dt <= 10:
+            raise bad("prd_dt", "must be in (0, 10]")
         if not self.mediators:
             raise bad("mediators", "at least one mediator to start from")
         if not self.populations:
@@ -127,14 +135,29 @@ class LeagueConfig:
 
 
 # --------------------------------------------------------------------------- the meta-game
-def solve(a: np.ndarray, b: np.ndarray, solver: str, alpha: float) -> tuple[np.ndarray, ...]:
-    """Each role's mixture in the bimatrix game (A for rows, B for columns)."""
+def solve(
+    a: np.ndarray,
+    b: np.ndarray,
+    solver: str,
+    alpha: float,
+    prd_dt: float = 1.0,
+    prd_iterations: int = 100_000,
+) -> tuple[np.ndarray, ...]:
+    """Each role's mixture in the bimatrix game (A for rows, B for columns).
+
+    ``prd`` runs on each table rescaled to [0, 1]. An affine change of one player's payoffs
+    leaves the equilibria where they are, but the replicator dynamics move at the speed of the
+    payoff differences: on the league's raw tables, where members differ by 0.01 or less,
+    OpenSpiel's default step (1e-3, 1e5 steps) barely leaves the uniform mixture (a
+    NashConv of 0.011 left on the README's leagues; 1e-5 after rescaling, step 1)."""
     if a.shape == (1, 1):
         return np.ones(1), np.ones(1)
     if solver == "prd":
         from open_spiel.python.algorithms import projected_replicator_dynamics as prd
 
-        p, q = prd.projected_replicator_dynamics([a, b])
+        p, q = prd.projected_replicator_dynamics(
+            [_unit_range(a), _unit_range(b)], prd_iterations=prd_iterations, prd_dt=prd_dt
+        )
     else:
         from open_spiel.python.egt import alpharank
         from open_spiel.python.egt import utils as egt_utils
@@ -147,6 +170,17 @@ def solve(a: np.ndarray, b: np.ndarray, solver: str, alpha: float) -> tuple[np.n
             q[j] += pi[k]
     p, q = np.clip(p, 0, None), np.clip(q, 0, None)
     return p / p.sum(), q / q.sum()
+
+
+def _unit_range(t: np.ndarray) -> np.ndarray:
+    spread = float(t.max() - t.min())
+    return (t - t.min()) / spread if spread > 0 else np.zeros_like(t)
+
+
+def nash_conv(a: np.ndarray, b: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
+    """What the best pure deviations of the two roles from (p, q) gain, summed, on the tables:
+    0 at an equilibrium of the meta-game."""
+    return float((a @ q).max() - p @ a @ q + (p @ b).max() - p @ b @ q)
 
 
 def response_gains(a, b, p, q, new_row, new_col) -> dict[str, float]:
@@ -192,7 +226,7 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         a, b = _table(sc, cfg, state["mediators"], state["populations"])
         _save(root, state, a, b)
     for k in range(len(state["history"]), cfg.iterations):
-        p, q = solve(a, b, cfg.solver, cfg.alpha)
+        p, q = _solve(a, b, cfg)
         it = root / f"it{k}"
         _write_mixtures(it, state, p, q, cfg.scenario)
         base = TrainConfig(
@@ -236,20 +270,30 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         state["mediators"].append(new_m)
         state["populations"].append(new_p)
         entry = {"iteration": k + 1, "mediator_weights": p.tolist(), "party_weights": q.tolist()}
+        old_a, old_b = a[:-1, :-1], b[:-1, :-1]
         entry |= gains | {
-            "meta/mediator": float(p @ a[:-1, :-1] @ q),
-            "meta/parties": float(p @ b[:-1, :-1] @ q),
+            "meta/mediator": float(p @ old_a @ q),
+            "meta/parties": float(p @ old_b @ q),
+            "meta/nash_conv": nash_conv(old_a, old_b, p, q),
         }
         state["history"].append(entry)
         log.log(entry)
         _save(root, state, a, b)
-    p, q = solve(a, b, cfg.solver, cfg.alpha)
+    p, q = _solve(a, b, cfg)
     _write_mixtures(root, state, p, q, cfg.scenario)
-    state["final"] = {"mediator_weights": p.tolist(), "party_weights": q.tolist()}
+    state["final"] = {
+        "mediator_weights": p.tolist(),
+        "party_weights": q.tolist(),
+        "meta/nash_conv": nash_conv(a, b, p, q),
+    }
     save_json(root / "league.json", state)
     log.plot(state)
     log.close()
     return state
+
+
+def _solve(a: np.ndarray, b: np.ndarray, cfg: LeagueConfig) -> tuple[np.ndarray, ...]:
+    return solve(a, b, cfg.solver, cfg.alpha, cfg.prd_dt, cfg.prd_iterations)
 
 
 def _check_members(sc, cfg: LeagueConfig) -> None:
@@ -281,7 +325,9 @@ def _open(cfg: LeagueConfig, root: Path) -> dict[str, Any]:
         free = {"iterations", "resume", "overwrite", "progress", "threads"}
         differ = [k for k in mine if k not in free and state["config"].get(k) != mine[k]]
         if differ:
-            raise ValueError(f"cannot resume {str(root)!r}: the config differs in {differ}")
+            older = [k for k in differ if k not in state["config"]]
+            why = f" ({older} did not exist when it was made)" if older else ""
+            raise ValueError(f"cannot resume {str(root)!r}: the config differs in {differ}{why}")
         state["config"] = mine
         return state
     if root.exists() and any(root.iterdir()):
@@ -398,6 +444,9 @@ class _Log:
         ):
             ys = [e[f"exploitability/{key}"] for e in self.history]
             ax.plot(its, ys, style, label=label, mfc="none" if key == "nash_conv" else None)
+        if all("meta/nash_conv" in e for e in self.history):  # leagues made before it lack it
+            ys = [e["meta/nash_conv"] for e in self.history]
+            ax.plot(its, ys, "x:", color="k", label="solver's NashConv on the table")
         ax.axhline(0, color="k", lw=0.6)
         ax.set(
             xlabel="iteration",
@@ -437,8 +486,8 @@ def summary(state: dict[str, Any]) -> str:
     the final tables with the final mixtures' weights."""
     lines = [
         "| iteration | mediators | populations | mediator mixture's exploitability | "
-        "parties' mixture's exploitability | NashConv |",
-        "|---|---|---|---|---|---|",
+        "parties' mixture's exploitability | NashConv | solver's NashConv on the table |",
+        "|---|---|---|---|---|---|---|",
     ]
     for e in state["history"]:
         k = e["iteration"]
@@ -446,7 +495,7 @@ def summary(state: dict[str, Any]) -> str:
             f"| {k} | {len(state['config']['mediators']) + k - 1} | "
             f"{len(state['config']['populations']) + k - 1} | "
             f"{e['exploitability/mediator']:+.4f} | {e['exploitability/parties']:+.4f} | "
-            f"{e['exploitability/nash_conv']:.4f} |"
+            f"{e['exploitability/nash_conv']:.4f} | {e.get('meta/nash_conv', float('nan')):.5f} |"
         )
     fin = state.get("final")
     a, b = np.array(state["A"]), np.array(state["B"])
@@ -468,4 +517,9 @@ def summary(state: dict[str, Any]) -> str:
         w = fin["mediator_weights"][i] if fin else float("nan")
         cells = " | ".join(f"{a[i, j]:.3f} / {b[i, j]:.3f}" for j in range(len(head)))
         lines.append(f"| {_short(m)} [{w:.2f}] | {cells} |")
+    if fin and "meta/nash_conv" in fin:
+        lines += [
+            "",
+            f"NashConv of the final mixtures on these tables: {fin['meta/nash_conv']:.5f}",
+        ]
     return "\n".join(lines)
