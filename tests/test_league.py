@@ -292,3 +292,29 @@ def test_train_py_league_flag_and_a_config_that_differs_on_resume(tmp_path):
             args[:-4]
             + ["--eval-episodes", "9", "--run-dir", str(tmp_path), "--name", "cli", "--resume"]
         )
+
+
+def test_league_resolve_prints_the_saved_and_the_re_solved_mixtures(tmp_path, capsys):
+    import importlib.util
+
+    path = ROOT / "benchmarks" / "league_resolve.py"
+    spec = importlib.util.spec_from_file_location("league_resolve", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    # row 1 dominates for the mediator, column 0 is the parties' best reply to it
+    a, b = [[0.50, 0.40], [0.51, 0.41]], [[0.70, 0.60], [0.71, 0.69]]
+    state = {
+        "A": a,
+        "B": b,
+        "mediators": ["m0", "m1"],
+        "populations": ["p0", "p1"],
+        "final": {"mediator_weights": [0.5, 0.5], "party_weights": [0.5, 0.5]},
+    }
+    (tmp_path / "league.json").write_text(json.dumps(state))
+    sys.argv = ["league_resolve.py", str(tmp_path)]
+    mod.main()
+    out = capsys.readouterr().out
+    assert "| m1 | 0.500 | 1.000 |" in out and "| p0 | 0.500 | 1.000 |" in out
+    # saved: rows against q (0.45, 0.46), p.A.q 0.455; columns against p (0.705, 0.645),
+    # p.B.q 0.675: (0.46 - 0.455) + (0.705 - 0.675)
+    assert "saved 0.03500, re-solved 0.00000" in out
