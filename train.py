@@ -242,6 +242,11 @@ def train(cfg: TrainConfig) -> Path:
         if ckpt is not None:
             for ln in learners:
                 ln.load(ckpt["roles"][ln.role])
+        elif cfg.init_from:  # a warm start: weights from another run, a fresh optimiser
+            init = learned.load_checkpoint(cfg.init_from)
+            for ln in learners:
+                entry = learned.check_compatible(init, ln.role, sc, cfg.init_from)
+                ln.warm_start(entry, cfg.hidden, f"init_from = {cfg.init_from!r}")
     else:
         from negenv.training import sb3_ppo
 

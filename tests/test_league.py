@@ -318,3 +318,33 @@ def test_league_resolve_prints_the_saved_and_the_re_solved_mixtures(tmp_path, ca
     # saved: rows against q (0.45, 0.46), p.A.q 0.455; columns against p (0.705, 0.645),
     # p.B.q 0.675: (0.46 - 0.455) + (0.705 - 0.675)
     assert "saved 0.03500, re-solved 0.00000" in out
+
+
+def test_best_checkpoint_is_the_learned_member_with_the_highest_value():
+    members = ["nbs_seen", "runs/a/best.pt", "runs/b/best.pt", "x.mix.json"]
+    assert league._best_checkpoint(members, np.array([9.0, 0.2, 0.3, 5.0])) == "runs/b/best.pt"
+    assert league._best_checkpoint(["nbs_seen", "split"], np.array([1.0, 2.0])) == ""
+
+
+def test_a_warm_started_league_starts_its_responses_from_its_best_learned_members(tmp_path):
+    from tests.test_train import run
+
+    wide = ("--scenario", "multilateral_5", "--hidden", "128", "128")  # the responses' critic
+    med = run(tmp_path, *wide, name="med") / "last.pt"
+    state = run_league(
+        tmp_path, "warm", iterations=1, mediators=("power_centroid", str(med)), warm_start=True
+    )
+    entry = state["history"][0]
+    assert entry["mediator_init"] == str(med)  # the only learned mediator
+    assert entry["party_init"] == ""  # no learned party population yet
+    response = yaml.safe_load((tmp_path / "warm" / "it0-mediator" / "config.yaml").read_text())
+    assert response["init_from"] == str(med)
+    narrow = run(tmp_path, *wide, "--set-width", "8", name="narrow")
+    with pytest.raises(
+        ValueError,
+        match="warm_start: mediator member .* cannot start the mediator learner: its set_width",
+    ):
+        run_league(
+            tmp_path, "bad", iterations=1, mediators=(str(narrow / "last.pt"),), warm_start=True
+        )
+    assert not (tmp_path / "bad").exists()  # refused before anything was written

@@ -120,3 +120,63 @@ def test_a_run_saved_before_a_field_existed_keeps_its_meaning(tmp_path):
         run(tmp_path, "--scenario", "bilateral_asymmetric", "--resume", name="old", updates=3)
     args = ("--scenario", "bilateral_asymmetric", "--resume", "--no-log-precision")
     assert run(tmp_path, *args, name="old", updates=3) == out
+
+
+def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tmp_path):
+    import torch
+
+    from agents import learned
+    from negenv.training import torch_ppo
+    from negenv.training.config import TrainConfig, from_saved
+    from negenv.vector import VectorNegotiationEnv
+
+    first = run(tmp_path, "--scenario", "bilateral_asymmetric", name="first")
+    ckpt = learned.load_checkpoint(first / "last.pt")
+    sc = negenv.load("bilateral_asymmetric")
+    cfg = from_saved(ckpt["config"])  # the same architecture
+    ln = torch_ppo.make_learner(VectorNegotiationEnv(sc, num_envs=4), "mediator", cfg)
+    ln.warm_start(ckpt["roles"]["mediator"], cfg.hidden, "first")
+    for mine, theirs in (
+        (ln.actor.state_dict(), ckpt["roles"]["mediator"]["actor"]),
+        (ln.critic.state_dict(), ckpt["roles"]["mediator"]["critic"]),
+    ):
+        assert mine.keys() == theirs.keys()
+        assert all(torch.equal(mine[k], theirs[k]) for k in mine)
+    assert not ln.optim.state_dict()["state"]  # Adam's moments start from nothing
+    # a run started from it records where it started and trains on from those weights
+    warm = run(
+        tmp_path,
+        "--scenario",
+        "bilateral_asymmetric",
+        "--init-from",
+        str(first / "last.pt"),
+        name="warm",
+    )
+    assert yaml.safe_load((warm / "config.yaml").read_text())["init_from"].endswith("last.pt")
+    # another architecture, another scenario's critic, a missing file: one clear error each
+    with pytest.raises(ValueError, match=r"cannot start the mediator learner: its set_width is 32"):
+        run(
+            tmp_path,
+            "--scenario",
+            "bilateral_asymmetric",
+            "--set-width",
+            "8",
+            "--init-from",
+            str(first / "last.pt"),
+            name="narrow",
+        )
+    with pytest.raises(ValueError, match="its obs_dim is 43, this config.s is 107"):
+        run(
+            tmp_path,
+            "--scenario",
+            "multilateral_5",
+            "--init-from",
+            str(first / "last.pt"),
+            name="elsewhere",
+        )
+    with pytest.raises(FileNotFoundError, match="'nowhere.pt' does not exist"):
+        run(
+            tmp_path, "--scenario", "bilateral_asymmetric", "--init-from", "nowhere.pt", name="lost"
+        )
+    with pytest.raises(ValueError, match="init_from = 'x.pt' is invalid: a warm start needs"):
+        TrainConfig(backend="sb3", init_from="x.pt").validate()

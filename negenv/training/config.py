@@ -144,6 +144,11 @@ class TrainConfig:
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""
+    init_from: str = ""
+    """A ``train.py`` checkpoint (torch backend) whose networks start this run: each learning
+    role's actor and critic weights are loaded from it (the optimiser starts fresh), and must
+    have this config's architecture (actor kind, widths, bells, observation and critic
+    sizes). Empty: initial weights from the seed. The league's ``warm_start`` uses it."""
     seed: int = 0
     """Training seed: episodes, initial weights and action sampling."""
     device: str = "cpu"
@@ -276,6 +281,10 @@ class TrainConfig:
             raise bad("sample_share", "must lie in (0, 1]")
         if self.sample_share < 1.0 and self.backend != "torch":
             raise bad("sample_share", "below 1 needs backend 'torch'")
+        if not isinstance(self.init_from, str):
+            raise bad("init_from", "must be a checkpoint path, or empty")
+        if self.init_from and self.backend != "torch":
+            raise bad("init_from", "a warm start needs backend 'torch'")
         if not isinstance(self.threshold_votes, bool):
             raise bad("threshold_votes", "must be True or False")
         if self.threshold_votes and self.party_actor == "mlp":
@@ -331,6 +340,7 @@ ABSENT: dict[str, Any] = {
     "log_precision": False,
     "threshold_votes": False,
     "sample_share": 1.0,
+    "init_from": "",
 }
 
 

@@ -67,6 +67,12 @@ class LeagueConfig:
     """Negotiations stepped at once while training a response."""
     response_eval_episodes: int = 256
     """Episodes of each response's periodic evaluation (which picks its best.pt)."""
+    warm_start: bool = False
+    """Start each response from the role's learned member (a ``train.py`` checkpoint) that
+    does best against the other role's current mixture, instead of from fresh weights
+    (TrainConfig.init_from): a response is then at least a fine-tuning of the best member so
+    far, not a shorter run from scratch. Starting checkpoints must have the responses'
+    architecture (checked before anything is trained)."""
     log_precision: bool = True
     """The mediator responses' text bells (TrainConfig.log_precision; False: softplus, as
     leagues trained before it became the default)."""
@@ -219,6 +225,8 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
     sc = load(cfg.scenario)
     root = Path(cfg.run_dir) / cfg.name
     _check_members(sc, cfg)  # before anything is written
+    if cfg.warm_start:
+        _check_warm_starts(sc, cfg)
     state = _open(cfg, root)
     log = _Log(root, state["history"])
     a, b = np.array(state["A"]), np.array(state["B"])
@@ -229,26 +237,24 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         p, q = _solve(a, b, cfg)
         it = root / f"it{k}"
         _write_mixtures(it, state, p, q, cfg.scenario)
-        base = TrainConfig(
-            scenario=cfg.scenario,
-            total_steps=cfg.response_steps,
-            num_envs=cfg.num_envs,
-            eval_episodes=cfg.response_eval_episodes,
-            log_precision=cfg.log_precision,
-            seed=cfg.seed + k,
-            threads=cfg.threads,
-            run_dir=str(root),
-            scorecard_episodes=0,
-            progress=cfg.progress,
-        )
+        med_init = _best_checkpoint(state["mediators"], a @ q) if cfg.warm_start else ""
+        party_init = _best_checkpoint(state["populations"], p @ b) if cfg.warm_start else ""
+        base = _response_config(cfg, root, k)
         med_run = _respond(
             train,
-            replace(base, learn="mediator", populations=(str(it / "parties.mix.json"),)),
+            replace(
+                base,
+                learn="mediator",
+                populations=(str(it / "parties.mix.json"),),
+                init_from=med_init,
+            ),
             f"it{k}-mediator",
         )
         party_run = _respond(
             train,
-            replace(base, learn="parties", mediator=str(it / "mediator.mix.json")),
+            replace(
+                base, learn="parties", mediator=str(it / "mediator.mix.json"), init_from=party_init
+            ),
             f"it{k}-parties",
         )
         new_m, new_p = str(med_run / "best.pt"), str(party_run / "best.pt")
@@ -270,6 +276,8 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         state["mediators"].append(new_m)
         state["populations"].append(new_p)
         entry = {"iteration": k + 1, "mediator_weights": p.tolist(), "party_weights": q.tolist()}
+        if cfg.warm_start:
+            entry |= {"mediator_init": med_init, "party_init": party_init}
         old_a, old_b = a[:-1, :-1], b[:-1, :-1]
         entry |= gains | {
             "meta/mediator": float(p @ old_a @ q),
@@ -290,6 +298,48 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
     log.plot(state)
     log.close()
     return state
+
+
+def _response_config(cfg: LeagueConfig, root: Path, k: int) -> TrainConfig:
+    """What both responses of iteration ``k`` share."""
+    return TrainConfig(
+        scenario=cfg.scenario,
+        total_steps=cfg.response_steps,
+        num_envs=cfg.num_envs,
+        eval_episodes=cfg.response_eval_episodes,
+        log_precision=cfg.log_precision,
+        seed=cfg.seed + k,
+        threads=cfg.threads,
+        run_dir=str(root),
+        scorecard_episodes=0,
+        progress=cfg.progress,
+    )
+
+
+def _best_checkpoint(members: list[str], values: np.ndarray) -> str:
+    """The ``train.py`` checkpoint among ``members`` with the highest value ("" if none)."""
+    learned = [i for i, m in enumerate(members) if m.endswith(".pt")]
+    return members[max(learned, key=lambda i: values[i])] if learned else ""
+
+
+def _check_warm_starts(sc, cfg: LeagueConfig) -> None:
+    """Every starting checkpoint can start a response of its role (one clear error naming
+    the member otherwise), so that a league never fails after hours of training."""
+    from agents.learned import check_compatible, load_checkpoint
+    from negenv.training import torch_ppo
+    from negenv.vector import VectorNegotiationEnv
+
+    env = VectorNegotiationEnv(sc, num_envs=1)
+    base = replace(_response_config(cfg, Path(cfg.run_dir), 0), num_envs=1)
+    for role, learn, members in (
+        ("mediator", "mediator", cfg.mediators),
+        ("party", "parties", cfg.populations),
+    ):
+        rcfg = replace(base, learn=learn)
+        for member in (m for m in members if m.endswith(".pt")):
+            ln = torch_ppo.make_learner(env, role, rcfg)
+            entry = check_compatible(load_checkpoint(member), role, sc, member)
+            ln.warm_start(entry, rcfg.hidden, f"warm_start: {role} member {member!r}")
 
 
 def _solve(a: np.ndarray, b: np.ndarray, cfg: LeagueConfig) -> tuple[np.ndarray, ...]:

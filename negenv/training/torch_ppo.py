@@ -79,6 +79,26 @@ class Learner:
         self.critic.load_state_dict(entry["critic"])
         self.optim.load_state_dict(entry["optim"])
 
+    def warm_start(self, entry: dict[str, Any], hidden: tuple[int, ...], source: str) -> None:
+        """Start from the actor and critic weights of a checkpoint's entry for this role (the
+        optimiser keeps its fresh state); one clear error, beginning with ``source``, if the
+        architectures differ."""
+        mine = self.state(hidden)
+        keys = ("arch", "set_width", "log_precision", "threshold_votes", "obs_dim", "nvec")
+        for key in (*keys, "hidden", "critic_dim"):
+            theirs = entry.get(key, ABSENT_ARCH.get(key))
+            if theirs != mine[key]:
+                raise ValueError(
+                    f"{source} cannot start the {self.role} learner: its {key} "
+                    f"is {theirs!r}, this config's is {mine[key]!r}"
+                )
+        self.actor.load_state_dict(entry["actor"])
+        self.critic.load_state_dict(entry["critic"])
+
+
+#: an entry's architecture fields that checkpoints older than them do not carry
+ABSENT_ARCH = {"log_precision": False, "threshold_votes": False}
+
 
 def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Learner:
     lay = env.layout
