@@ -98,7 +98,10 @@ python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides 
     --log-precision --total-steps 6000000 --seed 1 --threads 1 --name lp6m-0.9-s1   # a second seed
 python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides discount=0.9 \
     --log-precision --total-steps 12000000 --threads 1 --name lp12m-0.9            # four times the budget
-python benchmarks/rubinstein_table.py runs/lp6m-0.9 runs/lp6m-0.9-s1 runs/lp12m-0.9
+python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides discount=0.95 \
+    --log-precision --total-steps 12000000 --threads 1 --name lp12m-0.95
+python benchmarks/rubinstein_table.py runs/lp6m-0.9 runs/lp6m-0.9-s1 runs/lp12m-0.9 \
+    runs/lp6m-0.95 runs/lp12m-0.95
 python benchmarks/rubinstein_probe.py runs/lp6m-0.5
 python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
     runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
