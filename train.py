@@ -202,11 +202,12 @@ def league(argv: list[str]) -> Path:
     import tyro
 
     from negenv.training import league as league_mod
+    from negenv.training import league_log
 
     cfg = tyro.cli(league_mod.LeagueConfig, args=argv, description=league_mod.__doc__)
     state = league_mod.run(cfg, train)  # validates cfg
     root = Path(cfg.run_dir) / cfg.name
-    print(league_mod.summary(state))
+    print(league_log.summary(state))
     print(f"league written to {root}/")
     return root
 
