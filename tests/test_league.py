@@ -348,3 +348,44 @@ def test_a_warm_started_league_starts_its_responses_from_its_best_learned_member
             tmp_path, "bad", iterations=1, mediators=(str(narrow / "last.pt"),), warm_start=True
         )
     assert not (tmp_path / "bad").exists()  # refused before anything was written
+
+
+def test_the_background_share_mixes_the_starting_populations_into_the_mediators_payoffs():
+    a = np.array([[0.5, 0.4, 0.6], [0.2, 0.1, 0.9]])
+    got = league.with_background(a, 0.25, n_background=2)
+    # row 0: background mean 0.45; row 1: 0.15
+    want = np.array(
+        [
+            [0.75 * 0.5 + 0.25 * 0.45, 0.75 * 0.4 + 0.25 * 0.45, 0.75 * 0.6 + 0.25 * 0.45],
+            [0.75 * 0.2 + 0.25 * 0.15, 0.75 * 0.1 + 0.25 * 0.15, 0.75 * 0.9 + 0.25 * 0.15],
+        ]
+    )
+    np.testing.assert_allclose(got, want)
+    np.testing.assert_array_equal(league.with_background(a, 0.0, 2), a)
+    # the specialist (row 1) is the best reply to column 2 alone, not once half the episodes
+    # meet the background
+    assert (a @ [0, 0, 1.0]).argmax() == 1
+    assert (league.with_background(a, 0.5, 2) @ [0, 0, 1.0]).argmax() == 0
+
+
+def test_a_league_with_a_background_trains_its_mediator_against_it(tmp_path):
+    state = run_league(
+        tmp_path, "bg", iterations=1, populations=("threshold", "mixed"), background_share=0.5
+    )
+    q = np.array(state["history"][0]["party_weights"])
+    opponents = tmp_path / "bg" / "it0" / "mediator_opponents.mix.json"
+    names, weights = mixture.read(opponents, "party")
+    assert names == ["threshold", "mixed"]
+    np.testing.assert_allclose(weights, 0.5 * q + 0.25)
+    response = yaml.safe_load((tmp_path / "bg" / "it0-mediator" / "config.yaml").read_text())
+    assert response["populations"] == [str(opponents)]
+    # the logged gains are in the mediator's own payoffs, the background's share included
+    a = np.array(state["A"])
+    robust = league.with_background(a, 0.5, 2)
+    p = np.array(state["history"][0]["mediator_weights"])
+    assert state["history"][0]["meta/mediator"] == pytest.approx(p @ robust[:1, :2] @ q)
+    assert state["history"][0]["exploitability/mediator"] == pytest.approx(
+        robust[1, :2] @ q - p @ robust[:1, :2] @ q
+    )
+    with pytest.raises(ValueError, match=r"background_share = 1.0 is invalid: must be in \[0, 1\)"):
+        league.LeagueConfig(background_share=1.0).validate()

@@ -43,6 +43,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from agents import mixture
 from negenv.training.config import TrainConfig
 from negenv.training.league_log import LeagueLog
 from negenv.training.runlog import save_json, write_text
@@ -74,6 +75,13 @@ class LeagueConfig:
     (TrainConfig.init_from): a response is then at least a fine-tuning of the best member so
     far, not a shorter run from scratch. Starting checkpoints must have the responses'
     architecture (checked before anything is trained)."""
+    background_share: float = 0.0
+    """The mediator's share of episodes against the starting party populations (the
+    background), whatever the parties' meta-strategy: its meta-game payoff is ``(1 - s) A +
+    s * mean(A[:, background])`` and its responses train against that mixture. Plain PSRO at
+    0, where the party role drops every population that gives the parties less and the
+    mediator specialises on the rest (the README's league section shows it collapse on
+    scripted parties)."""
     log_precision: bool = True
     """The mediator responses' text bells (TrainConfig.log_precision; False: softplus, as
     leagues trained before it became the default)."""
@@ -124,6 +132,8 @@ class LeagueConfig:
             raise bad("alpha", "must be > 0")
         if not 0 < self.prd_dt <= 10:
             raise bad("prd_dt", "must be in (0, 10]")
+        if not 0 <= self.background_share < 1:
+            raise bad("background_share", "must be in [0, 1)")
         if not self.mediators:
             raise bad("mediators", "at least one mediator to start from")
         if not self.populations:
@@ -184,6 +194,12 @@ def _unit_range(t: np.ndarray) -> np.ndarray:
     return (t - t.min()) / spread if spread > 0 else np.zeros_like(t)
 
 
+def with_background(a: np.ndarray, share: float, n_background: int) -> np.ndarray:
+    """The mediator's meta-game payoffs when a ``share`` of its episodes meet the first
+    ``n_background`` populations (uniformly) whatever the parties play."""
+    return (1.0 - share) * a + share * a[:, :n_background].mean(1, keepdims=True)
+
+
 def nash_conv(a: np.ndarray, b: np.ndarray, p: np.ndarray, q: np.ndarray) -> float:
     """What the best pure deviations of the two roles from (p, q) gain, summed, on the tables:
     0 at an equilibrium of the meta-game."""
@@ -234,11 +250,19 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
     if a.size == 0:  # the starting populations' table
         a, b = _table(sc, cfg, state["mediators"], state["populations"])
         _save(root, state, a, b)
+    share, n0 = cfg.background_share, len(cfg.populations)
     for k in range(len(state["history"]), cfg.iterations):
-        p, q = _solve(a, b, cfg)
+        p, q = _solve(with_background(a, share, n0), b, cfg)
         it = root / f"it{k}"
         _write_mixtures(it, state, p, q, cfg.scenario)
-        med_init = _best_checkpoint(state["mediators"], a @ q) if cfg.warm_start else ""
+        opponents = it / "parties.mix.json"
+        if share > 0:  # the mediator's response meets the background too
+            weights = (1.0 - share) * q
+            weights[:n0] += share / n0
+            opponents = it / "mediator_opponents.mix.json"
+            mixture.write(opponents, "party", state["populations"], weights, scenario=cfg.scenario)
+        mine = with_background(a, share, n0) @ q
+        med_init = _best_checkpoint(state["mediators"], mine) if cfg.warm_start else ""
         party_init = _best_checkpoint(state["populations"], p @ b) if cfg.warm_start else ""
         base = _response_config(cfg, root, k)
         med_run = _respond(
@@ -246,7 +270,7 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
             replace(
                 base,
                 learn="mediator",
-                populations=(str(it / "parties.mix.json"),),
+                populations=(str(opponents),),
                 init_from=med_init,
             ),
             f"it{k}-mediator",
@@ -271,15 +295,17 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
                 for m in [*state["mediators"], new_m]
             ]
         )
-        gains = response_gains(a, b, p, q, row[:, 0], col[:-1, 1])
         a = np.block([[a, col[:-1, :1]], [row[None, :, 0], col[-1:, :1]]])
         b = np.block([[b, col[:-1, 1:]], [row[None, :, 1], col[-1:, 1:]]])
+        # the mediator's side in its own payoffs (the background's share included)
+        old_a, old_b = with_background(a, share, n0)[:-1, :-1], b[:-1, :-1]
+        new_row = with_background(a, share, n0)[-1, :-1]
+        gains = response_gains(old_a, old_b, p, q, new_row, col[:-1, 1])
         state["mediators"].append(new_m)
         state["populations"].append(new_p)
         entry = {"iteration": k + 1, "mediator_weights": p.tolist(), "party_weights": q.tolist()}
         if cfg.warm_start:
             entry |= {"mediator_init": med_init, "party_init": party_init}
-        old_a, old_b = a[:-1, :-1], b[:-1, :-1]
         entry |= gains | {
             "meta/mediator": float(p @ old_a @ q),
             "meta/parties": float(p @ old_b @ q),
@@ -288,12 +314,12 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         state["history"].append(entry)
         log.log(entry)
         _save(root, state, a, b)
-    p, q = _solve(a, b, cfg)
+    p, q = _solve(with_background(a, share, n0), b, cfg)
     _write_mixtures(root, state, p, q, cfg.scenario)
     state["final"] = {
         "mediator_weights": p.tolist(),
         "party_weights": q.tolist(),
-        "meta/nash_conv": nash_conv(a, b, p, q),
+        "meta/nash_conv": nash_conv(with_background(a, share, n0), b, p, q),
     }
     save_json(root / "league.json", state)
     log.plot(state)
@@ -423,8 +449,6 @@ def _respond(train: Callable[[TrainConfig], Path], cfg: TrainConfig, name: str) 
 
 
 def _write_mixtures(folder: Path, state, p, q, scenario: str) -> None:
-    from agents import mixture
-
     mixture.write(
         folder / "mediator.mix.json", "mediator", state["mediators"], p, scenario=scenario
     )
