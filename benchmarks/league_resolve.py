@@ -26,6 +26,9 @@ def main() -> None:
     for root in args.leagues:
         state = json.loads((root / "league.json").read_text())
         a, b = np.array(state["A"]), np.array(state["B"])
+        config = state.get("config", {})  # the mediator's payoffs as the league solved them
+        share = config.get("background_share", 0.0)
+        a = league.with_background(a, share, len(config.get("populations", []))) if share else a
         saved = state["final"]
         p0, q0 = np.array(saved["mediator_weights"]), np.array(saved["party_weights"])
         p, q = league.solve(a, b, "prd", alpha=10.0)

@@ -81,3 +81,26 @@ done
 python -m negenv.exploit --mediator runs/union-lp-s0/best.pt --population mixed \
     --scenario multilateral_5 --ranks strongest weakest --steps 1000000 --episodes 2000 \
     --out reports/exploit/union-lp-s0.json
+# leagues with the rescaled (converged) meta-game solver, from the log-precision union mediator:
+# plain PSRO, with warm-started responses, and warm-started with half of the mediator's
+# episodes against the starting populations (--background-share 0.5); each scored on the
+# held-out union, paired with nbs_seen, and its mediator's exploitability
+python benchmarks/league_resolve.py runs/league-main runs/league-wide runs/league-union
+for variant in "lp:" "warm:--warm-start" "bg:--warm-start --background-share 0.5"; do
+    name=league-union-${variant%%:*}
+    # shellcheck disable=SC2086
+    python train.py --league --iterations 3 ${variant#*:} \
+        --mediators runs/union-lp-s0/best.pt guarantees_monitoring nbs_seen \
+        --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
+        --threads 1 --name "$name" $([ -f "runs/$name/league.json" ] && echo --resume)
+    python -m negenv.evaluate --mediator "runs/$name/mediator.mix.json" --scenario multilateral_5 \
+        --population threshold --population mixed --population opportunistic \
+        --population exploiters --population runs/heldout-parties-s7/best.pt \
+        --population runs/heldout-parties-s11/best.pt \
+        --episodes 1000 --seed 2000003 --out "reports/$name-heldout" --no-progress
+    python benchmarks/paired_difference.py "runs/$name/mediator.mix.json" nbs_seen \
+        "reports/$name-heldout" reports/league-wide-heldout
+done
+python -m negenv.exploit --mediator runs/league-union-bg/mediator.mix.json --population mixed \
+    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
+    --episodes 2000 --out reports/exploit/league-union-bg.json
