@@ -119,3 +119,18 @@ python benchmarks/paired_difference.py runs/league-union-bg-s1/mediator.mix.json
 python -m negenv.exploit --mediator runs/league-union-bg-s1/mediator.mix.json --population mixed \
     --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
     --episodes 2000 --out reports/exploit/league-union-bg-s1.json
+# and from the seed-0 mediator with league seed 2
+python train.py --league --iterations 3 --warm-start --background-share 0.5 --seed 2 \
+    --mediators runs/union-lp-s0/best.pt guarantees_monitoring nbs_seen \
+    --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
+    --threads 1 --name league-union-bg-s2 $([ -f runs/league-union-bg-s2/league.json ] && echo --resume)
+python -m negenv.evaluate --mediator runs/league-union-bg-s2/mediator.mix.json \
+    --scenario multilateral_5 --population threshold --population mixed \
+    --population opportunistic --population exploiters \
+    --population runs/heldout-parties-s7/best.pt --population runs/heldout-parties-s11/best.pt \
+    --episodes 1000 --seed 2000003 --out reports/league-union-bg-s2-heldout --no-progress
+python benchmarks/paired_difference.py runs/league-union-bg-s2/mediator.mix.json nbs_seen \
+    reports/league-union-bg-s2-heldout reports/league-wide-heldout
+python -m negenv.exploit --mediator runs/league-union-bg-s2/mediator.mix.json --population mixed \
+    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
+    --episodes 2000 --out reports/exploit/league-union-bg-s2.json
