@@ -81,16 +81,19 @@ done
 python -m negenv.exploit --mediator runs/union-lp-s0/best.pt --population mixed \
     --scenario multilateral_5 --ranks strongest weakest --steps 1000000 --episodes 2000 \
     --out reports/exploit/union-lp-s0.json
-# leagues with the rescaled (converged) meta-game solver, from the log-precision union mediator:
-# plain PSRO, with warm-started responses, and warm-started with half of the mediator's
-# episodes against the starting populations (--background-share 0.5); each scored on the
-# held-out union, paired with nbs_seen, and its mediator's exploitability
+# leagues with the rescaled (converged) meta-game solver: plain PSRO, with warm-started
+# responses, and warm-started with half of the mediator's episodes against the starting
+# populations (--background-share 0.5), the last at three league seeds (seed 1 from the
+# seed-1 mediator); each scored on the held-out union, paired with nbs_seen, and the
+# background-share leagues' mediators' exploitability
 python benchmarks/league_resolve.py runs/league-main runs/league-wide runs/league-union
-for variant in "lp:" "warm:--warm-start" "bg:--warm-start --background-share 0.5"; do
-    name=league-union-${variant%%:*}
+bg="--warm-start --background-share 0.5"
+for variant in "lp:0::" "warm:0::--warm-start" "bg:0::$bg" "bg-s1:1:1:$bg" "bg-s2:0:2:$bg"; do
+    IFS=: read -r tag start seed flags <<< "$variant"
+    name=league-union-$tag
     # shellcheck disable=SC2086
-    python train.py --league --iterations 3 ${variant#*:} \
-        --mediators runs/union-lp-s0/best.pt guarantees_monitoring nbs_seen \
+    python train.py --league --iterations 3 $flags --seed "${seed:-0}" \
+        --mediators "runs/union-lp-s$start/best.pt" guarantees_monitoring nbs_seen \
         --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
         --threads 1 --name "$name" $([ -f "runs/$name/league.json" ] && echo --resume)
     python -m negenv.evaluate --mediator "runs/$name/mediator.mix.json" --scenario multilateral_5 \
@@ -100,37 +103,9 @@ for variant in "lp:" "warm:--warm-start" "bg:--warm-start --background-share 0.5
         --episodes 1000 --seed 2000003 --out "reports/$name-heldout" --no-progress
     python benchmarks/paired_difference.py "runs/$name/mediator.mix.json" nbs_seen \
         "reports/$name-heldout" reports/league-wide-heldout
+    if [ "${tag:0:2}" = bg ]; then
+        python -m negenv.exploit --mediator "runs/$name/mediator.mix.json" --population mixed \
+            --scenario multilateral_5 --ranks strongest median weakest weakest2 \
+            --steps 1000000 --episodes 2000 --out "reports/exploit/$name.json"
+    fi
 done
-python -m negenv.exploit --mediator runs/league-union-bg/mediator.mix.json --population mixed \
-    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
-    --episodes 2000 --out reports/exploit/league-union-bg.json
-# the same recipe from the seed-1 log-precision mediator, league seed 1
-python train.py --league --iterations 3 --warm-start --background-share 0.5 --seed 1 \
-    --mediators runs/union-lp-s1/best.pt guarantees_monitoring nbs_seen \
-    --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
-    --threads 1 --name league-union-bg-s1 $([ -f runs/league-union-bg-s1/league.json ] && echo --resume)
-python -m negenv.evaluate --mediator runs/league-union-bg-s1/mediator.mix.json \
-    --scenario multilateral_5 --population threshold --population mixed \
-    --population opportunistic --population exploiters \
-    --population runs/heldout-parties-s7/best.pt --population runs/heldout-parties-s11/best.pt \
-    --episodes 1000 --seed 2000003 --out reports/league-union-bg-s1-heldout --no-progress
-python benchmarks/paired_difference.py runs/league-union-bg-s1/mediator.mix.json nbs_seen \
-    reports/league-union-bg-s1-heldout reports/league-wide-heldout
-python -m negenv.exploit --mediator runs/league-union-bg-s1/mediator.mix.json --population mixed \
-    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
-    --episodes 2000 --out reports/exploit/league-union-bg-s1.json
-# and from the seed-0 mediator with league seed 2
-python train.py --league --iterations 3 --warm-start --background-share 0.5 --seed 2 \
-    --mediators runs/union-lp-s0/best.pt guarantees_monitoring nbs_seen \
-    --populations threshold mixed opportunistic exploiters --response-steps 1000000 \
-    --threads 1 --name league-union-bg-s2 $([ -f runs/league-union-bg-s2/league.json ] && echo --resume)
-python -m negenv.evaluate --mediator runs/league-union-bg-s2/mediator.mix.json \
-    --scenario multilateral_5 --population threshold --population mixed \
-    --population opportunistic --population exploiters \
-    --population runs/heldout-parties-s7/best.pt --population runs/heldout-parties-s11/best.pt \
-    --episodes 1000 --seed 2000003 --out reports/league-union-bg-s2-heldout --no-progress
-python benchmarks/paired_difference.py runs/league-union-bg-s2/mediator.mix.json nbs_seen \
-    reports/league-union-bg-s2-heldout reports/league-wide-heldout
-python -m negenv.exploit --mediator runs/league-union-bg-s2/mediator.mix.json --population mixed \
-    --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
-    --episodes 2000 --out reports/exploit/league-union-bg-s2.json

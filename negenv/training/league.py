@@ -252,7 +252,8 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         _save(root, state, a, b)
     share, n0 = cfg.background_share, len(cfg.populations)
     for k in range(len(state["history"]), cfg.iterations):
-        p, q = _solve(with_background(a, share, n0), b, cfg)
+        mine = with_background(a, share, n0)  # the mediator's own payoffs
+        p, q = _solve(mine, b, cfg)
         it = root / f"it{k}"
         _write_mixtures(it, state, p, q, cfg.scenario)
         opponents = it / "parties.mix.json"
@@ -261,8 +262,7 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
             weights[:n0] += share / n0
             opponents = it / "mediator_opponents.mix.json"
             mixture.write(opponents, "party", state["populations"], weights, scenario=cfg.scenario)
-        mine = with_background(a, share, n0) @ q
-        med_init = _best_checkpoint(state["mediators"], mine) if cfg.warm_start else ""
+        med_init = _best_checkpoint(state["mediators"], mine @ q) if cfg.warm_start else ""
         party_init = _best_checkpoint(state["populations"], p @ b) if cfg.warm_start else ""
         base = _response_config(cfg, root, k)
         med_run = _respond(
@@ -298,9 +298,9 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         a = np.block([[a, col[:-1, :1]], [row[None, :, 0], col[-1:, :1]]])
         b = np.block([[b, col[:-1, 1:]], [row[None, :, 1], col[-1:, 1:]]])
         # the mediator's side in its own payoffs (the background's share included)
-        old_a, old_b = with_background(a, share, n0)[:-1, :-1], b[:-1, :-1]
-        new_row = with_background(a, share, n0)[-1, :-1]
-        gains = response_gains(old_a, old_b, p, q, new_row, col[:-1, 1])
+        mine = with_background(a, share, n0)
+        old_a, old_b = mine[:-1, :-1], b[:-1, :-1]
+        gains = response_gains(old_a, old_b, p, q, mine[-1, :-1], col[:-1, 1])
         state["mediators"].append(new_m)
         state["populations"].append(new_p)
         entry = {"iteration": k + 1, "mediator_weights": p.tolist(), "party_weights": q.tolist()}
@@ -314,12 +314,13 @@ def run(cfg: LeagueConfig, train: Callable[[TrainConfig], Path]) -> dict[str, An
         state["history"].append(entry)
         log.log(entry)
         _save(root, state, a, b)
-    p, q = _solve(with_background(a, share, n0), b, cfg)
+    mine = with_background(a, share, n0)
+    p, q = _solve(mine, b, cfg)
     _write_mixtures(root, state, p, q, cfg.scenario)
     state["final"] = {
         "mediator_weights": p.tolist(),
         "party_weights": q.tolist(),
-        "meta/nash_conv": nash_conv(with_background(a, share, n0), b, p, q),
+        "meta/nash_conv": nash_conv(mine, b, p, q),
     }
     save_json(root / "league.json", state)
     log.plot(state)
