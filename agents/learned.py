@@ -157,7 +157,8 @@ def load_policy(path: str | Path, role: str, scenario: Any, deterministic: bool 
 
         lay = Layout.of(scenario)
         ordinal = ordinal_components(lay.party_components)
-        view = EgoView(lay) if entry["arch"] == "ego" else None
+        seat = bool(entry.get("ego_seat", False))  # absent in older checkpoints
+        view = EgoView(lay, seat=seat) if entry["arch"] == "ego" else None
         hidden = tuple(entry["hidden"])
         votes = VoteThreshold(lay) if entry.get("threshold_votes", False) else None
         actor = OrdinalActor(

@@ -44,16 +44,20 @@ class EgoView:
 
     Args:
         layout: the scenario layout whose party observations are read.
+        seat: keep the one-hot of the party's own seat as it is (not rotated to a constant),
+            so that the shared policy can tell the seats apart where the game treats them
+            differently (in ``rubinstein`` the seat fixes who proposes in the last round).
     """
 
-    def __init__(self, layout: Layout):
+    def __init__(self, layout: Layout, seat: bool = False):
         obs, n, k = layout.party_obs, layout.n, layout.k
-        self.k = k
+        self.k, self.seat = k, seat
         self.me, self.ideal, self.proposal = obs["self"], obs["ideal"], obs["proposal"]
         # columns[s]: the observation's columns in the order party s reads them, its own
         # entry of every per-party block first (one gather per call)
         columns = torch.arange(obs.size).repeat(n, 1)
-        for sl, width in [(obs[name], 1) for name in PER_PARTY] + [(obs["demands"], k)]:
+        rotated = [name for name in PER_PARTY if not (seat and name == "self")]
+        for sl, width in [(obs[name], 1) for name in rotated] + [(obs["demands"], k)]:
             block = torch.arange(sl.start, sl.stop).reshape(n, width)
             for seat in range(n):
                 columns[seat, sl] = block.roll(-seat, 0).reshape(-1)

@@ -37,6 +37,7 @@ def row(run: Path, checkpoint: str) -> str:
     spe = [grid_spe(sc.discount, sc.proposal_levels, sc.max_rounds, tie)[1] / top for tie in (1, 0)]
     method = f"subgames {cfg.subgames}" if cfg.subgames else "plain PPO"
     method += {"ordinal": ", ordinal texts", "ego": ", ego view"}.get(cfg.party_actor, "")
+    method += " keeping the seat" if cfg.ego_seat else ""
     method += f", backward {cfg.backward:g}" if cfg.backward else ""
     method += ", log precision" if cfg.log_precision else ""
     method += ", threshold votes" if cfg.threshold_votes else ""

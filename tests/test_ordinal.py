@@ -112,16 +112,17 @@ def test_threshold_votes_need_an_ordinal_party():
 
 
 @pytest.mark.parametrize(
-    "arch, log_precision, threshold_votes",
+    "arch, log_precision, threshold_votes, ego_seat",
     [
-        ("ordinal", False, False),
-        ("ego", False, False),
-        ("ego", True, True),
-        ("ordinal", False, True),
+        ("ordinal", False, False, False),
+        ("ego", False, False, False),
+        ("ego", True, True, False),
+        ("ego", True, False, True),
+        ("ordinal", False, True, False),
     ],
 )
 def test_an_ordinal_run_saves_and_loads_as_a_population(
-    tmp_path, arch, log_precision, threshold_votes
+    tmp_path, arch, log_precision, threshold_votes, ego_seat
 ):
     cfg = TrainConfig(
         scenario="rubinstein",
@@ -131,18 +132,20 @@ def test_an_ordinal_run_saves_and_loads_as_a_population(
         party_actor=arch,
         log_precision=log_precision,
         threshold_votes=threshold_votes,
+        ego_seat=ego_seat,
     ).validate()
     env = VectorNegotiationEnv("rubinstein", num_envs=cfg.num_envs)
     learner = torch_ppo.make_learner(env, "party", cfg)
     assert isinstance(learner.actor, OrdinalActor)
     entry = learner.state(cfg.hidden)
-    assert entry["arch"] == arch
+    assert entry["arch"] == arch and entry["ego_seat"] == ego_seat
     path = tmp_path / f"{arch}.pt"
     learned.save_checkpoint(
         path, {"backend": "torch", "scenario": "rubinstein", "roles": {"party": entry}}
     )
     policy = learned.load_policy(path, "party", negenv.load("rubinstein"))
     assert (policy.actor.view is None) == (arch == "ordinal")
+    assert getattr(policy.actor.view, "seat", False) == ego_seat
     assert policy.actor.log_precision == log_precision
     assert (policy.actor.votes is not None) == threshold_votes
     with torch.no_grad():  # a wide precision output tells the two parameterisations apart
@@ -236,3 +239,27 @@ def test_the_ego_view_puts_the_own_entry_first_then_the_next_seats():
     expected = [*range(12, 20), *range(0, 12)]  # party 3's four issues first, then 4, 0, 1, 2
     assert y[0, obs["demands"]].tolist() == [float(v) for v in expected]
     assert y[0, obs["round"]].tolist() == [0.25]  # episode-level entries stay where they are
+    kept, _ = EgoView(lay, seat=True)(x)
+    assert kept[0, obs["self"]].tolist() == [0.0, 0.0, 0.0, 1.0, 0.0]  # the seat as it is
+    assert torch.equal(kept[0, obs["powers"]], y[0, obs["powers"]])  # the rest still rotated
+    assert torch.equal(kept[0, obs["demands"]], y[0, obs["demands"]])
+
+
+def test_the_ego_seat_needs_the_ego_actor():
+    with pytest.raises(ValueError, match="ego_seat = True is invalid.*party_actor 'ego'"):
+        TrainConfig(
+            scenario="rubinstein", learn="parties", party_actor="ordinal", ego_seat=True
+        ).validate()
+
+
+def test_a_warm_start_across_ego_seat_settings_is_refused(tmp_path):
+    base = dict(scenario="rubinstein", learn="parties", num_envs=8, party_actor="ego")
+    env = VectorNegotiationEnv("rubinstein", num_envs=8)
+    cfg = TrainConfig(**base).validate()
+    entry = torch_ppo.make_learner(env, "party", cfg).state(cfg.hidden)
+    seated = torch_ppo.make_learner(env, "party", TrainConfig(**base, ego_seat=True).validate())
+    with pytest.raises(ValueError, match="ckpt cannot start the party learner: its ego_seat is"):
+        seated.warm_start(entry, cfg.hidden, "ckpt")
+    entry.pop("ego_seat")  # a checkpoint older than the field was made without the seat
+    with pytest.raises(ValueError, match="its ego_seat is False, this config's is True"):
+        seated.warm_start(entry, cfg.hidden, "ckpt")

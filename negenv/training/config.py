@@ -88,6 +88,11 @@ class TrainConfig:
     neighbouring levels share what is learned; ``ego`` is ``ordinal`` read and written from
     the party's own seat (agents.ordinal.EgoView), so that a policy shared by the seats
     treats mirrored situations alike."""
+    ego_seat: bool = False
+    """With ``party_actor`` ego: the party's own seat is read as it is (a one-hot of its
+    index), not rotated away, so that a policy shared by the seats can play them differently
+    where the game is not symmetric between them (``rubinstein``'s deadline: the second seat
+    proposes in the last round). Mirrored texts are kept."""
     log_precision: bool = True
     """Texts scored by a bell (the set mediator's, the ordinal and ego parties'): its precision
     is ``exp`` of the network's output, not ``softplus`` of it (agents.bell), so that a
@@ -277,6 +282,10 @@ class TrainConfig:
             )
         if not isinstance(self.log_precision, bool):
             raise bad("log_precision", "must be True or False")
+        if not isinstance(self.ego_seat, bool):
+            raise bad("ego_seat", "must be True or False")
+        if self.ego_seat and self.party_actor != "ego":
+            raise bad("ego_seat", f"True needs party_actor 'ego' (got {self.party_actor!r})")
         if not isinstance(self.sample_share, (int, float)) or not 0.0 < self.sample_share <= 1.0:
             raise bad("sample_share", "must lie in (0, 1]")
         if self.sample_share < 1.0 and self.backend != "torch":
@@ -341,6 +350,7 @@ ABSENT: dict[str, Any] = {
     "threshold_votes": False,
     "sample_share": 1.0,
     "init_from": "",
+    "ego_seat": False,
 }
 
 

@@ -65,6 +65,7 @@ class Learner:
             "set_width": self.actor.width if arch == "set" else 0,
             "log_precision": getattr(self.actor, "log_precision", False),
             "threshold_votes": getattr(self.actor, "votes", None) is not None,
+            "ego_seat": bool(getattr(getattr(self.actor, "view", None), "seat", False)),
             "obs_dim": self.obs_dim,
             "nvec": list(self.nvec),
             "hidden": list(hidden),
@@ -84,7 +85,8 @@ class Learner:
         optimiser keeps its fresh state); one clear error, beginning with ``source``, if the
         architectures differ."""
         mine = self.state(hidden)
-        keys = ("arch", "set_width", "log_precision", "threshold_votes", "obs_dim", "nvec")
+        keys = ("arch", "set_width", "log_precision", "threshold_votes", "ego_seat")
+        keys += ("obs_dim", "nvec")
         for key in (*keys, "hidden", "critic_dim"):
             theirs = entry.get(key, ABSENT_ARCH.get(key))
             if theirs != mine[key]:
@@ -97,7 +99,7 @@ class Learner:
 
 
 #: an entry's architecture fields that checkpoints older than them do not carry
-ABSENT_ARCH = {"log_precision": False, "threshold_votes": False}
+ABSENT_ARCH = {"log_precision": False, "threshold_votes": False, "ego_seat": False}
 
 
 def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Learner:
@@ -110,7 +112,7 @@ def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Lear
         actor = actor.to(env.device)
     elif role == "party" and cfg.party_actor in ("ordinal", "ego"):
         ordinal = ordinal_components(lay.party_components)
-        view = EgoView(lay) if cfg.party_actor == "ego" else None
+        view = EgoView(lay, seat=cfg.ego_seat) if cfg.party_actor == "ego" else None
         votes = VoteThreshold(lay) if cfg.threshold_votes else None
         actor = OrdinalActor(
             obs_dim,
