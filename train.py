@@ -303,6 +303,13 @@ def train(cfg: TrainConfig) -> Path:
         disable=not cfg.progress,
         desc=cfg.run_name,
     )
+    if cfg.init_from and ckpt is None:
+        # the starting policy is a candidate too: a warm start's first updates at the full
+        # learning rate can lose what it knew, and best.pt is then never worse than the start
+        row = {"update": 0, "steps": 0} | evaluate_now(cfg, sc, policies_now())
+        best, best_steps = score(row, cfg.learn), 0
+        save("best.pt", 0, best, [row])
+        log.log(row)
     for update in range(start, cfg.updates):
         tick = time.perf_counter()
         pop = cfg.populations[update % len(cfg.populations)]

@@ -153,6 +153,15 @@ def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tm
         name="warm",
     )
     assert yaml.safe_load((warm / "config.yaml").read_text())["init_from"].endswith("last.pt")
+    # the starting policy is evaluated first (on the same episodes as the first run's last
+    # evaluation), so best.pt is never worse than the start
+    first_rows = [r for r in ckpt["history"] if "eval/mediator/return" in r]
+    warm_ckpt = learned.load_checkpoint(warm / "last.pt")
+    row0 = warm_ckpt["history"][0]
+    assert (row0["update"], row0["steps"]) == (0, 0)
+    assert row0["eval/mediator/return"] == first_rows[-1]["eval/mediator/return"]
+    assert warm_ckpt["best_score"] >= row0["eval/mediator/return"]
+    assert learned.load_checkpoint(warm / "best.pt")["best_score"] == warm_ckpt["best_score"]
     # another architecture, another scenario's critic, a missing file: one clear error each
     with pytest.raises(ValueError, match=r"cannot start the mediator learner: its set_width is 32"):
         run(
