@@ -25,6 +25,8 @@ ACTION_MODES = ("discrete", "continuous")
 RENDER_MODES = ("ansi", "rgb_array", "human")
 DONE = int(Phase.DONE)  # a plain int: comparing a numpy scalar with an IntEnum is slow
 INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
+#: sequential episodes drawn at once by reset(): a batch of them costs about what one costs
+RESET_BLOCK = 32
 PARTY_INFO_KEYS = tuple(f"reward_{k}" for k in core.COMPONENTS)
 PARTY_INFO = INFO_KEYS + PARTY_INFO_KEYS
 
@@ -231,6 +233,7 @@ class NegotiationEnv(ParallelEnv):
         self._build_spaces()
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._episodes = 0
+        self._block: tuple | None = None  # (base, first episode, states, static, noise)
         self._state: core.State | None = None
         self.outcome: dict[str, Any] | None = None
         if not isinstance(record, (bool, np.bool_)):
@@ -292,13 +295,12 @@ class NegotiationEnv(ParallelEnv):
             self._episodes = 0
         key = (options or {}).get("key")
         if key is None:
-            base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
-            episode = np.full(1, self._episodes, np.int64)
-            key = int(rng.episode_keys(base, np.zeros(1, np.int64), episode)[0])
+            self._state, self._static, self._noise_rows = self._next_episode()
             self._episodes += 1
-        self._state = self._fresh_state(key)
-        self._static = observe.static_features(self.scenario, self.layout, self._state)
-        self._noise_rows = np.zeros((0, 4 * len(self.parties) + 1), self._state.trust.dtype)
+        else:
+            self._state = self._fresh_state(key)
+            self._static = observe.static_features(self.scenario, self.layout, self._state)
+            self._noise_rows = np.zeros((0, 4 * len(self.parties) + 1), self._state.trust.dtype)
         self.agents = list(self.possible_agents)
         self.outcome = None
         if self._recorder:
@@ -347,6 +349,38 @@ class NegotiationEnv(ParallelEnv):
                     info["outcome"] = self.outcome
             self.agents = []
         return obs, rewards, terms, truncs, infos
+
+    def _next_episode(self) -> tuple[core.State, tuple, np.ndarray]:
+        """The starting state, static features and noise rows of the next sequential episode.
+
+        They are drawn for :data:`RESET_BLOCK` episodes at a time (keys, types and a natural
+        episode's noise are counter-based per episode, so an episode drawn in a block is the
+        one drawn alone) and handed out as read-only one-episode views: the rules never
+        write into a state, and a write would raise rather than reach another episode.
+        """
+        base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
+        k = self._episodes
+        block = self._block
+        if block is None or block[0] != base or not block[1] <= k < block[1] + RESET_BLOCK:
+            episodes = np.arange(k, k + RESET_BLOCK, dtype=np.int64)
+            keys = rng.episode_keys(base, np.zeros_like(episodes), episodes)
+            states = core.reset_state(self.scenario, keys, sample_types(self.scenario, keys))
+            static = observe.static_features(self.scenario, self.layout, states)
+            chunk = self._noise_chunk
+            noise = rng.uniform(
+                np.repeat(keys, chunk),
+                np.tile(np.arange(chunk, dtype=np.int64), RESET_BLOCK),
+                4 * len(self.parties) + 1,
+                states.trust.dtype,
+            ).reshape(RESET_BLOCK, chunk, -1)
+            for array in (*vars(states).values(), *static, noise):
+                array.setflags(write=False)
+            self._block = block = (base, k, states, static, noise)
+        j = k - block[1]
+        state = object.__new__(core.State)
+        state.__dict__.update({name: v[j : j + 1] for name, v in vars(block[2]).items()})
+        static = tuple(v[j : j + 1] for v in block[3])
+        return state, static, block[4][j]
 
     def _noise(self, s: core.State) -> Noise:
         """The step's noise, from rows drawn for a whole episode at a time: one counter-based

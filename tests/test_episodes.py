@@ -173,8 +173,8 @@ def test_outcome_record_fields_are_documented():
 
 
 def test_the_episode_noise_rows_are_each_steps_draw():
-    """The PettingZoo env draws an episode's noise rows at once (and more on demand past
-    them): every row is the batched env's per-step draw, bit for bit."""
+    """The PettingZoo env draws an episode's noise rows at once (with its reset, and more on
+    demand past them): every row is the batched env's per-step draw, bit for bit."""
     from dataclasses import fields, replace
 
     from negenv.randomness import draw_noise
@@ -182,8 +182,6 @@ def test_the_episode_noise_rows_are_each_steps_draw():
     env = negenv.parallel_env("lilliput")
     env.reset(seed=4)
     s = env.core_state
-    assert env._noise_rows.shape[0] == 0  # nothing drawn before the first step
-    env._noise(s)
     drawn = env._noise_rows.shape[0]  # a natural episode's worth: T + S + 1 steps
     assert drawn == env.scenario.max_rounds + env.scenario.implementation.n_stages + 1
     for clock in (0, 1, 7, drawn + 3, 2, 3 * drawn + 1, drawn):  # two extensions, then back

@@ -105,3 +105,39 @@ def test_spaces_are_the_same_object():
     for a in env.possible_agents:
         assert env.observation_space(a) is env.observation_space(a)
         assert env.action_space(a) is env.action_space(a)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_sequential_resets_replay_the_episodes_their_keys_name(name):
+    """reset() draws its episodes in blocks (negenv.env.RESET_BLOCK at a time); each must be
+    the episode its key names, drawn alone, through every step: past a block's end and after
+    a reseed in the middle of one."""
+    from negenv import rng
+    from negenv.env import RESET_BLOCK
+
+    seq, alone = negenv.parallel_env(name), negenv.parallel_env(name)
+    gen = np.random.default_rng(0)
+    plan = [(11, k) for k in range(RESET_BLOCK + 2)] + [(12, k) for k in range(3)]
+    for seed, k in plan:
+        obs, _ = seq.reset(seed=seed) if k == 0 else seq.reset()
+        key = int(rng.episode_keys(seed, np.zeros(1, np.int64), np.array([k]))[0])
+        ref, _ = alone.reset(options={"key": key})
+        assert seq.core_state.key[0] == key
+        while seq.agents:
+            for a in seq.agents:
+                np.testing.assert_array_equal(obs[a]["observation"], ref[a]["observation"])
+                np.testing.assert_array_equal(obs[a]["action_mask"], ref[a]["action_mask"])
+            acts = {}
+            for a in seq.agents:
+                space = seq.action_space(a)
+                space.seed(int(gen.integers(1 << 31)))
+                acts[a] = space.sample(obs[a]["action_mask"])
+            obs, rewards, *_ = seq.step(acts)
+            ref, ref_rewards, *_ = alone.step(acts)
+            assert rewards == ref_rewards
+        assert not alone.agents
+        for field, value in seq.outcome.items():
+            np.testing.assert_array_equal(value, alone.outcome[field], err_msg=field)
+    seq.reset()
+    with pytest.raises(ValueError, match="read-only"):  # a block's episodes share its arrays
+        seq.core_state.trust[0] = 0.0
