@@ -102,6 +102,11 @@ python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides 
     --log-precision --total-steps 12000000 --threads 1 --name lp12m-0.95
 python benchmarks/rubinstein_table.py runs/lp6m-0.9 runs/lp6m-0.9-s1 runs/lp12m-0.9 \
     runs/lp6m-0.95 runs/lp12m-0.95
+for d in 0.9 0.95; do                                               # the seat kept in view
+    python train.py --config configs/train/rubinstein_ego.yaml --scenario-overrides discount=$d \
+        --log-precision --ego-seat --total-steps 12000000 --threads 1 --name seat12m-$d
+done
+python benchmarks/rubinstein_table.py runs/seat12m-0.9 runs/seat12m-0.95
 python benchmarks/rubinstein_probe.py runs/lp6m-0.5
 python benchmarks/rubinstein_table.py runs/rubinstein-ego-0.5 runs/rubinstein-ego-0.8 \
     runs/rubinstein-ego-0.9 runs/rubinstein-ego-0.95 runs/rubinstein-ego-back-0.5 \
