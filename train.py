@@ -247,7 +247,8 @@ def train(cfg: TrainConfig) -> Path:
             init = learned.load_checkpoint(cfg.init_from)
             for ln in learners:
                 entry = learned.check_compatible(init, ln.role, sc, cfg.init_from)
-                ln.warm_start(entry, cfg.hidden, f"init_from = {cfg.init_from!r}")
+                loaded = ln.warm_start(entry, cfg.hidden, f"init_from = {cfg.init_from!r}")
+                print(f"{cfg.run_name}: warm start, {loaded}")
     else:
         from negenv.training import sb3_ppo
 

@@ -126,6 +126,7 @@ def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tm
     import torch
 
     from agents import learned
+    from agents.learned import LayoutError
     from negenv.training import torch_ppo
     from negenv.training.config import TrainConfig, from_saved
     from negenv.vector import VectorNegotiationEnv
@@ -174,14 +175,45 @@ def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tm
             str(first / "last.pt"),
             name="narrow",
         )
-    with pytest.raises(ValueError, match="its obs_dim is 43, this config.s is 107"):
+    # the set mediator is layout-free: another mediated scenario takes its actor, not its
+    # critic (which reads that scenario's observation); an MLP actor is tied to its layout
+    elsewhere = run(
+        tmp_path,
+        "--scenario",
+        "multilateral_5",
+        "--init-from",
+        str(first / "last.pt"),
+        name="elsewhere",
+    )
+    row0 = learned.load_checkpoint(elsewhere / "last.pt")["history"][0]
+    assert row0["steps"] == 0 and "eval/mediator/return" in row0  # the start, evaluated
+    env5 = VectorNegotiationEnv(negenv.load("multilateral_5"), num_envs=4)
+    cfg5 = from_saved(learned.load_checkpoint(elsewhere / "last.pt")["config"])
+    ln5 = torch_ppo.make_learner(env5, "mediator", cfg5)
+    note = ln5.warm_start(ckpt["roles"]["mediator"], cfg5.hidden, "first")
+    assert note == (
+        "mediator: actor from the checkpoint; critic fresh (it reads 254 features here, 104 there)"
+    )
+    assert all(
+        torch.equal(v, ckpt["roles"]["mediator"]["actor"][k])
+        for k, v in ln5.actor.state_dict().items()
+    )
+    assert ln.warm_start(ckpt["roles"]["mediator"], cfg.hidden, "first") == (
+        "mediator: actor and critic from the checkpoint"
+    )
+    flat = run(
+        tmp_path, "--scenario", "bilateral_asymmetric", "--mediator-actor", "mlp", name="flat"
+    )
+    with pytest.raises(LayoutError, match="was trained on scenario 'bilateral_asymmetric'"):
         run(
             tmp_path,
             "--scenario",
             "multilateral_5",
+            "--mediator-actor",
+            "mlp",
             "--init-from",
-            str(first / "last.pt"),
-            name="elsewhere",
+            str(flat / "last.pt"),
+            name="flat-elsewhere",
         )
     with pytest.raises(FileNotFoundError, match="'nowhere.pt' does not exist"):
         run(

@@ -80,14 +80,20 @@ class Learner:
         self.critic.load_state_dict(entry["critic"])
         self.optim.load_state_dict(entry["optim"])
 
-    def warm_start(self, entry: dict[str, Any], hidden: tuple[int, ...], source: str) -> None:
+    def warm_start(self, entry: dict[str, Any], hidden: tuple[int, ...], source: str) -> str:
         """Start from the actor and critic weights of a checkpoint's entry for this role (the
         optimiser keeps its fresh state); one clear error, beginning with ``source``, if the
-        architectures differ."""
+        architectures differ.
+
+        A set mediator's weights do not depend on the scenario's layout (the caller checks its
+        grids, :func:`agents.learned.check_compatible`), so it starts from a checkpoint of
+        another mediated scenario too; its critic, which reads this scenario's observation,
+        then starts fresh. Returns what was loaded, in words."""
         mine = self.state(hidden)
-        keys = ("arch", "set_width", "log_precision", "threshold_votes", "ego_seat")
-        keys += ("obs_dim", "nvec")
-        for key in (*keys, "hidden", "critic_dim"):
+        layout_free = mine["arch"] == "set" and entry.get("arch") == "set"
+        keys = ("arch", "set_width", "log_precision", "threshold_votes", "ego_seat", "hidden")
+        keys += () if layout_free else ("obs_dim", "nvec", "critic_dim")
+        for key in keys:
             theirs = entry.get(key, ABSENT_ARCH.get(key))
             if theirs != mine[key]:
                 raise ValueError(
@@ -95,7 +101,13 @@ class Learner:
                     f"is {theirs!r}, this config's is {mine[key]!r}"
                 )
         self.actor.load_state_dict(entry["actor"])
+        if entry["critic_dim"] != mine["critic_dim"]:  # only a set mediator gets here
+            return (
+                f"{self.role}: actor from the checkpoint; critic fresh (it reads "
+                f"{mine['critic_dim']} features here, {entry['critic_dim']} there)"
+            )
         self.critic.load_state_dict(entry["critic"])
+        return f"{self.role}: actor and critic from the checkpoint"
 
 
 #: an entry's architecture fields that checkpoints older than them do not carry
