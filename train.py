@@ -243,7 +243,7 @@ def train(cfg: TrainConfig) -> Path:
         if ckpt is not None:
             for ln in learners:
                 ln.load(ckpt["roles"][ln.role])
-        elif cfg.init_from:  # a warm start: weights from another run, a fresh optimiser
+        elif cfg.init_from:  # a warm start: weights and Adam's moments from another run
             init = learned.load_checkpoint(cfg.init_from)
             for ln in learners:
                 entry = learned.check_compatible(init, ln.role, sc, cfg.init_from)

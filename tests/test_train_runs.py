@@ -122,7 +122,7 @@ def test_a_run_saved_before_a_field_existed_keeps_its_meaning(tmp_path):
     assert run(tmp_path, *args, name="old", updates=3) == out
 
 
-def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tmp_path):
+def test_a_warm_start_takes_the_networks_of_another_run_and_their_moments(tmp_path):
     import torch
 
     from agents import learned
@@ -143,7 +143,13 @@ def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tm
     ):
         assert mine.keys() == theirs.keys()
         assert all(torch.equal(mine[k], theirs[k]) for k in mine)
-    assert not ln.optim.state_dict()["state"]  # Adam's moments start from nothing
+    # Adam's moments come with the weights (a fresh Adam's first steps are sign steps at the
+    # full rate); the learning rate is this run's
+    saved = ckpt["roles"]["mediator"]["optim"]["state"]
+    mine = ln.optim.state_dict()["state"]
+    assert mine.keys() == saved.keys()
+    assert all(torch.equal(mine[i]["exp_avg_sq"], saved[i]["exp_avg_sq"]) for i in mine)
+    assert ln.optim.param_groups[0]["lr"] == cfg.lr
     # a run started from it records where it started and trains on from those weights
     warm = run(
         tmp_path,
@@ -191,6 +197,8 @@ def test_a_warm_start_takes_the_networks_of_another_run_and_a_fresh_optimiser(tm
     cfg5 = from_saved(learned.load_checkpoint(elsewhere / "last.pt")["config"])
     ln5 = torch_ppo.make_learner(env5, "mediator", cfg5)
     note = ln5.warm_start(ckpt["roles"]["mediator"], cfg5.hidden, "first")
+    n_actor = len(list(ln5.actor.parameters()))
+    assert sorted(ln5.optim.state_dict()["state"]) == list(range(n_actor))  # the actor's only
     assert note == (
         "mediator: actor from the checkpoint; critic fresh (it reads 254 features here, 104 there)"
     )

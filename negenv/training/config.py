@@ -151,11 +151,12 @@ class TrainConfig:
     ippo: each agent's critic sees its own observation (torch backend)."""
     init_from: str = ""
     """A ``train.py`` checkpoint (torch backend) whose networks start this run: each learning
-    role's actor and critic weights are loaded from it (the optimiser starts fresh), and must
-    have this config's architecture (actor kind, widths, bells, observation and critic
-    sizes); a set mediator may come from another mediated scenario with the same grids, its
-    critic then starting fresh. The starting policy is evaluated before the first update and kept as the first
-    ``best.pt``. Empty: initial weights from the seed. The league's ``warm_start`` uses it."""
+    role's actor and critic weights, and Adam's moments of them, are loaded from it (the
+    learning rate and schedule are this run's), and must have this config's architecture
+    (actor kind, widths, bells, observation and critic sizes); a set mediator may come from
+    another mediated scenario with the same grids, its critic then starting fresh. The
+    starting policy is evaluated before the first update and kept as the first ``best.pt``.
+    Empty: initial weights from the seed. The league's ``warm_start`` uses it."""
     seed: int = 0
     """Training seed: episodes, initial weights and action sampling."""
     device: str = "cpu"
