@@ -120,3 +120,15 @@ python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \
     runs/rubinstein-0.9 runs/rubinstein-0.95 runs/rubinstein-subgames-0.5 \
     runs/rubinstein-subgames-0.8                                    # exact NashConv of each
 python benchmarks/bench_train.py                                   # torch vs sb3 throughput
+# fine-tuning the main job's mediator on lilliput (its critic starts fresh) against training there
+python train.py --scenario lilliput --total-steps 1000000 --threads 1 --scorecard-episodes 0 \
+    --name lil-scratch
+python train.py --scenario lilliput --total-steps 1000000 --threads 1 --scorecard-episodes 0 \
+    --init-from runs/mainlp-s0/best.pt --name lil-mom-w0
+python -m negenv.evaluate --mediator runs/mainlp-s0/best.pt --mediator runs/lil-scratch/best.pt \
+    --mediator runs/lil-mom-w0/best.pt --mediator nbs_seen --scenario lilliput \
+    --population threshold --population mixed --episodes 1000 --seed 2000003 \
+    --out reports/lilliput-transfer --no-progress
+for m in runs/lil-scratch/best.pt runs/lil-mom-w0/best.pt nbs_seen; do
+    python benchmarks/paired_difference.py "$m" runs/mainlp-s0/best.pt reports/lilliput-transfer
+done
