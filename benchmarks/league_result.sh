@@ -88,7 +88,9 @@ python -m negenv.exploit --mediator runs/union-lp-s0/best.pt --population mixed 
 # background-share leagues' mediators' exploitability
 python benchmarks/league_resolve.py runs/league-main runs/league-wide runs/league-union
 bg="--warm-start --background-share 0.5"
-for variant in "lp:0::" "warm:0::--warm-start" "bg:0::$bg" "bg-s1:1:1:$bg" "bg-s2:0:2:$bg"; do
+# (bg-s2 ran before warm starts carried Adam's moments; bg-s2m is the same league after)
+for variant in "lp:0::" "warm:0::--warm-start" "bg:0::$bg" "bg-s1:1:1:$bg" "bg-s2:0:2:$bg" \
+    "bg-s2m:0:2:$bg"; do
     IFS=: read -r tag start seed flags <<< "$variant"
     name=league-union-$tag
     # shellcheck disable=SC2086
