@@ -59,8 +59,8 @@ class EgoView:
         rotated = [name for name in PER_PARTY if not (seat and name == "self")]
         for sl, width in [(obs[name], 1) for name in rotated] + [(obs["demands"], k)]:
             block = torch.arange(sl.start, sl.stop).reshape(n, width)
-            for seat in range(n):
-                columns[seat, sl] = block.roll(-seat, 0).reshape(-1)
+            for who in range(n):
+                columns[who, sl] = block.roll(-who, 0).reshape(-1)
         self.columns = columns
 
     def __call__(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
