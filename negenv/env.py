@@ -25,7 +25,7 @@ ACTION_MODES = ("discrete", "continuous")
 RENDER_MODES = ("ansi", "rgb_array", "human")
 DONE = int(Phase.DONE)  # a plain int: comparing a numpy scalar with an IntEnum is slow
 INFO_KEYS = ("round", "stage", "phase", "trust", "illegal_action")
-#: sequential episodes drawn at once by reset(): a batch of them costs about what one costs
+#: most sequential episodes drawn at once by reset(): a batch costs about what one costs
 RESET_BLOCK = 32
 PARTY_INFO_KEYS = tuple(f"reward_{k}" for k in core.COMPONENTS)
 PARTY_INFO = INFO_KEYS + PARTY_INFO_KEYS
@@ -353,26 +353,30 @@ class NegotiationEnv(ParallelEnv):
     def _next_episode(self) -> tuple[core.State, tuple, np.ndarray]:
         """The starting state, static features and noise rows of the next sequential episode.
 
-        They are drawn for :data:`RESET_BLOCK` episodes at a time (keys, types and a natural
-        episode's noise are counter-based per episode, so an episode drawn in a block is the
-        one drawn alone) and handed out as read-only one-episode views: the rules never
-        write into a state, and a write would raise rather than reach another episode.
+        They are drawn in blocks of episodes (keys, types and a natural episode's noise are
+        counter-based per episode, so an episode drawn in a block is the one drawn alone) and
+        handed out as read-only one-episode views: the rules never write into a state, and a
+        write would raise rather than reach another episode. A block holds one episode after
+        a reseed (a caller that reseeds every episode draws no more than it plays), then
+        twice the last block's, up to :data:`RESET_BLOCK`.
         """
         base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
         k = self._episodes
         block = self._block
-        if block is None or block[0] != base or not block[1] <= k < block[1] + RESET_BLOCK:
-            episodes = np.arange(k, k + RESET_BLOCK, dtype=np.int64)
+        size = 0 if block is None else len(block[2].key)
+        if block is None or block[0] != base or not block[1] <= k < block[1] + size:
+            size = 1 if block is None or block[0] != base or k == 0 else min(2 * size, RESET_BLOCK)
+            episodes = np.arange(k, k + size, dtype=np.int64)
             keys = rng.episode_keys(base, np.zeros_like(episodes), episodes)
             states = core.reset_state(self.scenario, keys, sample_types(self.scenario, keys))
             static = observe.static_features(self.scenario, self.layout, states)
             chunk = self._noise_chunk
             noise = rng.uniform(
                 np.repeat(keys, chunk),
-                np.tile(np.arange(chunk, dtype=np.int64), RESET_BLOCK),
+                np.tile(np.arange(chunk, dtype=np.int64), size),
                 4 * len(self.parties) + 1,
                 states.trust.dtype,
-            ).reshape(RESET_BLOCK, chunk, -1)
+            ).reshape(size, chunk, -1)
             for array in (*vars(states).values(), *static, noise):
                 array.setflags(write=False)
             self._block = block = (base, k, states, static, noise)

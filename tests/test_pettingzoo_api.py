@@ -109,15 +109,15 @@ def test_spaces_are_the_same_object():
 
 @pytest.mark.parametrize("name", SCENARIOS)
 def test_sequential_resets_replay_the_episodes_their_keys_name(name):
-    """reset() draws its episodes in blocks (negenv.env.RESET_BLOCK at a time); each must be
-    the episode its key names, drawn alone, through every step: past a block's end and after
-    a reseed in the middle of one."""
+    """reset() draws its episodes in blocks (1, 2, 4, ... up to negenv.env.RESET_BLOCK after a
+    reseed); each must be the episode its key names, drawn alone, through every step: across
+    blocks of every size and after a reseed in the middle of one."""
     from negenv import rng
     from negenv.env import RESET_BLOCK
 
     seq, alone = negenv.parallel_env(name), negenv.parallel_env(name)
     gen = np.random.default_rng(0)
-    plan = [(11, k) for k in range(RESET_BLOCK + 2)] + [(12, k) for k in range(3)]
+    plan = [(11, k) for k in range(2 * RESET_BLOCK + 2)] + [(12, k) for k in range(3)]
     for seed, k in plan:
         obs, _ = seq.reset(seed=seed) if k == 0 else seq.reset()
         key = int(rng.episode_keys(seed, np.zeros(1, np.int64), np.array([k]))[0])
@@ -138,6 +138,7 @@ def test_sequential_resets_replay_the_episodes_their_keys_name(name):
         assert not alone.agents
         for field, value in seq.outcome.items():
             np.testing.assert_array_equal(value, alone.outcome[field], err_msg=field)
+    assert [len(seq._block[2].key)] == [2]  # the third episode after a reseed: a block of 2
     seq.reset()
     with pytest.raises(ValueError, match="read-only"):  # a block's episodes share its arrays
         seq.core_state.trust[0] = 0.0
