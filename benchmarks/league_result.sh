@@ -88,9 +88,10 @@ python -m negenv.exploit --mediator runs/union-lp-s0/best.pt --population mixed 
 # background-share leagues' mediators' exploitability
 python benchmarks/league_resolve.py runs/league-main runs/league-wide runs/league-union
 bg="--warm-start --background-share 0.5"
-# (bg-s2 ran before warm starts carried Adam's moments; bg-s2m is the same league after)
+# (bg, bg-s1 and bg-s2 ran before warm starts carried Adam's moments; bg-m, bg-s1m and
+# bg-s2m are the same leagues after)
 for variant in "lp:0::" "warm:0::--warm-start" "bg:0::$bg" "bg-s1:1:1:$bg" "bg-s2:0:2:$bg" \
-    "bg-s2m:0:2:$bg"; do
+    "bg-m:0::$bg" "bg-s1m:1:1:$bg" "bg-s2m:0:2:$bg"; do
     IFS=: read -r tag start seed flags <<< "$variant"
     name=league-union-$tag
     # shellcheck disable=SC2086
