@@ -363,9 +363,11 @@ class NegotiationEnv(ParallelEnv):
         base = self.np_random_seed % (1 << 63)  # unseeded gymnasium seeds are 128-bit
         k = self._episodes
         block = self._block
+        if block is not None and block[0] != base:
+            block = None  # reseeded: the episodes drawn belong to another seed
         size = 0 if block is None else len(block[2].key)
-        if block is None or block[0] != base or not block[1] <= k < block[1] + size:
-            size = 1 if block is None or block[0] != base or k == 0 else min(2 * size, RESET_BLOCK)
+        if block is None or not block[1] <= k < block[1] + size:
+            size = min(2 * size, RESET_BLOCK) if block is not None and k else 1
             episodes = np.arange(k, k + size, dtype=np.int64)
             keys = rng.episode_keys(base, np.zeros_like(episodes), episodes)
             states = core.reset_state(self.scenario, keys, sample_types(self.scenario, keys))
