@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from agents.activations import Tanh
 from negenv.atomic import write_atomic
 from negenv.distributions import MaskedMultiCategorical
 
@@ -32,7 +33,7 @@ def mlp(sizes: list[int], out_gain: float) -> nn.Sequential:
         last = i == len(sizes) - 2
         nn.init.orthogonal_(layer.weight, out_gain if last else 2**0.5)
         nn.init.zeros_(layer.bias)
-        layers += [layer] if last else [layer, nn.Tanh()]
+        layers += [layer] if last else [layer, Tanh()]
     return nn.Sequential(*layers)
 
 

@@ -31,6 +31,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agents.activations import Tanh
 from agents.bell import base_precision, precision
 from agents.learned import mlp
 from negenv.layout import Layout
@@ -149,7 +150,7 @@ class OrdinalActor(nn.Module):
         self.votes = votes
         special = (*self.ordinal, votes.component) if votes is not None else self.ordinal
         self.free_sizes = [n for i, n in enumerate(self.nvec) if i not in special]
-        self.trunk = nn.Sequential(*list(mlp([obs_dim, *hidden], 2**0.5)), nn.Tanh())
+        self.trunk = nn.Sequential(*list(mlp([obs_dim, *hidden], 2**0.5)), Tanh())
         self.free = nn.Linear(hidden[-1], sum(self.free_sizes))
         self.bell = nn.Linear(hidden[-1], 2 * len(self.ordinal))  # centre, precision
         heads = [self.free, self.bell]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from agents.activations import tanh_
 from agents.bell import base_precision, precision
 from negenv.layout import Layout
 
@@ -126,56 +127,91 @@ class SetMediatorActor(nn.Module):
         cell = torch.stack([*cells, proposal, ideal - proposal], -1)
         return cell, torch.stack(party, -1), episode, get("powers"), ideal
 
-    def _tokens(self, cell: torch.Tensor, party: torch.Tensor, episode: torch.Tensor):
-        """The token encoder's tanh layer, (M, N, K, H): ``tanh(cell_in(cell) +
-        party_in(party) + episode_in(episode))`` broadcast over parties and issues; the
-        encodings are ``out`` of it, which :meth:`forward` applies only after pooling.
+    def _pooled_tokens(self, cell, party, episode, heads):
+        """The token encoder's tanh layer ``t = tanh(cell_in(cell) + party_in(party) +
+        episode_in(episode))`` (M, N, K, H), broadcast over parties and issues, read the two
+        ways :meth:`forward` needs (see :class:`_TokenPools`): ``t @ heads.T`` (M, N, K, 3)
+        and its sum over issues (M, N, H).
 
         The proposal is the same for every party, and ``ideal - proposal`` is linear in both,
         so the cell block of the first layer splits into a per-cell part over three features
-        (ideal, weight, demand) and a per-issue part over the proposal. Only the per-cell part,
-        the two broadcast adds and the tanh touch (M, N, K, H) tensors; the adds are in place
-        on the matmul's output, which its backward does not need."""
+        (ideal, weight, demand) and a per-issue part over the proposal: only one broadcast add,
+        one matmul accumulating into it and the tanh touch (M, N, K, H) tensors."""
         wc = self.cell_in.weight  # (H, CELL_IN): ideal, weight, demand, proposal, gap
         per_cell = torch.stack([wc[:, 0] + wc[:, 4], wc[:, 1], wc[:, 2]])  # (3, H)
         per_issue = cell[:, 0, :, 3, None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias
         per_issue = per_issue + self.episode_in(episode)[:, None]  # (M, K, H)
-        first = cell[..., :3] @ per_cell
-        first += per_issue[:, None]
-        first += self.party_in(party)[:, :, None]
-        return torch.tanh(first)
+        base = per_issue[:, None] + self.party_in(party)[:, :, None]  # (M, N, K, H)
+        return _TokenPools.apply(base, cell[..., :3], per_cell, heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         cell, party, episode, power, ideal = self._features(x)
-        m, n, k = x.shape[0], self.n, self.k
-        t = self._tokens(cell, party, episode)  # (M, N, K, H); the encodings are out(t)
-        w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)
-        # `out` is linear, so it commutes with every pooling below: pool the tanh layer first
-        # and apply `out` to the pooled (M, K, H) and (M, N, H) tensors, never to (M, N, K, H).
-        # The mean and the power-weighted sum over parties are one batched matmul.
-        weights = torch.stack([torch.full_like(w, 1.0 / n), w], 1)  # (M, 2, N)
-        over_parties = (weights @ t.reshape(m, n, -1)).reshape(m, 2, k, -1)
+        m, k, h = x.shape[0], self.k, self.width
+        w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)  # (M, N)
         wo, bo = self.out.weight, self.out.bias
-        issue = torch.cat(
-            [
-                nn.functional.linear(over_parties[:, 0], wo, bo),
-                nn.functional.linear(over_parties[:, 1], wo) + w.sum(-1)[:, None, None] * bo,
-            ],
-            -1,
-        )  # (M, K, 2H): mean and power-weighted sum of the encodings over parties
-        pooled = issue.mean(1)  # (M, 2H)
-        with_pool = lambda t: torch.cat([t, pooled[:, None].expand(-1, t.shape[1], -1)], -1)  # noqa: E731
+        # The encodings are out(t), and every head below is affine in them, or in their means
+        # over parties or issues: `out` and each head's weights on the encoding fold into one
+        # vector over t, so only t itself is (M, N, K, H). Per cell: the attention score and
+        # the shift and precision of the issue's text (averaged over parties).
+        ws, wp, wg = self.shift.weight, self.precision.weight, self.guarantee.weight  # (1, 3H)
+        per_cell = torch.cat([self.score.weight, ws[:, :h], wp[:, :h]]) @ wo  # (3, H)
+        r, t_sum = self._pooled_tokens(cell, party, episode, per_cell)  # (M,N,K,3), (M,N,H)
+        t_mean = t_sum / k  # (M, N, H): each party's tanh layer averaged over issues
+        # pooled: over issues, the mean and the power-weighted sum of encodings over parties
+        # (written out: a batched matmul over N = 5 costs several times these on CPU)
+        over = torch.stack([t_mean.mean(1), (w[..., None] * t_mean).sum(1)], 1)  # (M, 2, H)
+        bias = torch.stack([torch.ones_like(w[:, 0]), w.sum(-1)], 1)[..., None] * bo
+        pooled = (over @ wo.T + bias).reshape(m, 2 * h)  # (M, 2H)
 
-        # text: attention over parties (from log power) mixes ideals into a centre per issue;
-        # the score of an encoding is affine in it, so it folds into one vector over t
-        v, c = (self.score.weight @ wo)[0], self.score.weight @ bo + self.score.bias
-        score = t @ v + (c + torch.log(w.clamp_min(1e-6)))[..., None]  # (M, N, K)
+        # text: attention over parties (from log power) mixes ideals into a centre per issue
+        c = self.score.weight @ bo + self.score.bias
+        score = r[..., 0] + (c + torch.log(w.clamp_min(1e-6)))[..., None]  # (M, N, K)
         centre = (torch.softmax(score, 1) * ideal).sum(1)  # (M, K)
-        per_issue = with_pool(issue[..., : wo.shape[0]])  # (M, K, 3H)
-        mu = centre + self.shift(per_issue).squeeze(-1)
-        beta = precision(self.precision(per_issue).squeeze(-1), self.beta0, self.log_precision)
+        w_sp = torch.cat([ws, wp])  # (2, 3H): encoding part, then pooled part
+        b_sp = (
+            w_sp[:, :h] @ bo
+            + pooled @ w_sp[:, h:].T
+            + torch.cat([self.shift.bias, self.precision.bias])
+        )
+        sp = r[..., 1:].mean(1) + b_sp[:, None]  # (M, K, 2): shift and precision per issue
+        mu = centre + sp[..., 0]
+        beta = precision(sp[..., 1], self.beta0, self.log_precision)
         text = -beta[..., None] * (self.grid - mu[..., None]) ** 2  # (M, K, L)
 
-        party = with_pool(nn.functional.linear(t.sum(2) / k, wo, bo))  # (M, N, 3H)
-        guarantee = torch.cat([self.keep(pooled), self.guarantee(party).squeeze(-1)], -1)
+        # guarantee: one logit per party from its encoding averaged over issues, and "keep"
+        g = t_mean @ (wg[:, :h] @ wo)[0] + (
+            wg[:, :h] @ bo + pooled @ wg[:, h:].T + self.guarantee.bias
+        )
+        guarantee = torch.cat([self.keep(pooled), g], -1)
         return torch.cat([text.reshape(m, -1), guarantee, self.monitor(pooled)], -1)
+
+
+class _TokenPools(torch.autograd.Function):
+    """``t = tanh(base + cell3 @ per_cell)`` (M, N, K, H) read two ways, ``t @ heads.T``
+    (M, N, K, R) and ``t.sum(2)`` (M, N, H), with one pass back.
+
+    Autograd would form t's gradient from each reading separately and add them; here the two
+    parts are summed as they are formed and tanh's derivative is applied in place. The
+    observations (``cell3``) take no gradient."""
+
+    @staticmethod
+    def forward(ctx, base, cell3, per_cell, heads):
+        if ctx.needs_input_grad[1]:
+            raise ValueError("the set actor takes no gradient through its observations")
+        m, n, k, h = base.shape
+        t = tanh_(torch.addmm(base.view(-1, h), cell3.reshape(-1, 3), per_cell))
+        ctx.save_for_backward(t, cell3, heads)
+        return (t @ heads.T).view(m, n, k, -1), t.view(m, n, k, h).sum(2)
+
+    @staticmethod
+    def backward(ctx, g_heads, g_sum):
+        t, cell3, heads = ctx.saved_tensors
+        m, n, k, _ = g_heads.shape
+        g_heads = g_heads.reshape(-1, heads.shape[0])
+        grad = (g_heads @ heads).view(m, n, k, -1).add_(g_sum[:, :, None])
+        grad = torch.ops.aten.tanh_backward.grad_input(
+            grad.view_as(t), t, grad_input=grad.view_as(t)
+        )
+        grad_heads = g_heads.T @ t
+        grad_cell = cell3.reshape(-1, 3).T @ grad
+        return grad.view(m, n, k, -1), None, grad_cell, grad_heads

@@ -39,8 +39,12 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
     def __init__(self, logits: torch.Tensor, mask: torch.Tensor, nvec: tuple[int, ...]):
         idx, valid = pad_index(tuple(nvec))
         idx, valid = idx.to(logits.device), valid.to(logits.device)
-        self.legal = mask[..., idx].bool() & valid
-        self.log_p = torch.log_softmax(logits[..., idx].masked_fill(~self.legal, NEG), -1)
+        flat = idx.reshape(-1)  # index_select: several times faster than [..., idx] on CPU
+        padded = (*logits.shape[:-1], *idx.shape)
+        self.legal = mask.index_select(-1, flat).view(padded).bool() & valid
+        self.log_p = torch.log_softmax(
+            logits.index_select(-1, flat).view(padded).masked_fill(~self.legal, NEG), -1
+        )
         super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
 
     def log_prob(self, action: torch.Tensor) -> torch.Tensor:
@@ -48,7 +52,9 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
         return picked.sum(-1)
 
     def entropy(self) -> torch.Tensor:
-        p = self.log_p.exp()
+        # masked options' log_p is about NEG: exp of it (or of anything below -87, where
+        # float32 underflows) took torch's slow path, 6x the time; their terms are zeroed
+        p = self.log_p.clamp_min(-80.0).exp()
         return -(p * self.log_p).masked_fill(~self.legal, 0.0).sum((-2, -1))
 
     @property

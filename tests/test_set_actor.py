@@ -11,7 +11,7 @@ import torch
 from gymnasium import spaces
 
 import negenv
-from agents import learned, registry
+from agents import activations, learned, registry
 from agents.learned import MaskedMultiCategorical
 from agents.mediators import PowerCentroidMediator
 from agents.random_policy import RandomPolicy
@@ -179,10 +179,14 @@ def direct_forward(actor: SetMediatorActor, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(heads, -1)
 
 
+@pytest.mark.parametrize("identity", [False, True], ids=["torch-tanh", "sigmoid-identity"])
 @pytest.mark.parametrize("name", ["multilateral_5", "lilliput"])
-def test_factored_forward_is_the_direct_one(name):
-    """forward pools the tanh layer before the output layer and folds the attention score
-    into it; logits and every weight's gradient match the direct computation (float64)."""
+def test_factored_forward_is_the_direct_one(name, identity, monkeypatch):
+    """forward pools the tanh layer before the output layer and folds the heads into it;
+    logits and every weight's gradient match the direct computation (float64), with tanh
+    from torch (small batches) or from the sigmoid identity (large ones)."""
+    if identity:
+        monkeypatch.setattr(activations, "MIN_ELEMENTS", 0)
     lay, x, _ = observation(name)
     x = x.double()
     x[:3, lay.mediator_obs["powers"]] = 0.0  # the all-zero-power guard of the weighted sum
@@ -200,3 +204,9 @@ def test_factored_forward_is_the_direct_one(name):
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
     for u, v in zip(ga, gb, strict=True):
         torch.testing.assert_close(u, v, rtol=1e-9, atol=1e-9)
+
+
+def test_observations_take_no_gradient():
+    lay, x, _ = observation("multilateral_5", envs=4)
+    with pytest.raises(ValueError, match="no gradient through its observations"):
+        SetMediatorActor(lay, hidden=8)(x.requires_grad_())
