@@ -8,6 +8,8 @@ Used by the learned agents and the trainers, and re-exported next to the TorchRL
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 
@@ -25,6 +27,54 @@ def pad_index(nvec: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
     return torch.as_tensor(idx), torch.as_tensor(valid)
 
 
+@functools.lru_cache(maxsize=64)
+def _layout(nvec: tuple[int, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
+    """:func:`pad_index` on ``device``, flattened, with each flat option's padded cell."""
+    idx, valid = pad_index(nvec)
+    back = torch.as_tensor(np.flatnonzero(valid.numpy()))  # the padded cell of option j
+    return idx.reshape(-1).to(device), valid.to(device), back.to(device)
+
+
+class _MaskedLogSoftmax(torch.autograd.Function):
+    """Flat logits (..., A) to per-component log-probabilities in the padded (..., K, W)
+    layout, illegal options at ``NEG``. Each flat logit sits in exactly one padded cell, so
+    the gradient goes back by one gather instead of autograd's zero-fill and scatter-add."""
+
+    @staticmethod
+    def forward(ctx, logits, legal, flat, back):
+        padded = logits.index_select(-1, flat).view(legal.shape).masked_fill_(~legal, NEG)
+        log_p = torch.log_softmax(padded, -1)
+        ctx.save_for_backward(log_p, legal, back)
+        return log_p
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_p, legal, back = ctx.saved_tensors
+        grad = torch.ops.aten._log_softmax_backward_data(grad, log_p, -1, log_p.dtype)
+        grad = grad.masked_fill_(~legal, 0.0).flatten(-2).index_select(-1, back)
+        return grad, None, None, None
+
+
+class _Entropy(torch.autograd.Function):
+    """``-sum(p log p)`` over the legal cells of padded log-probabilities, one pass back.
+
+    exp of a masked cell's log-probability (about ``NEG``, or anything below -87, where
+    float32 underflows) takes torch's slow path on CPU, 6x the time of the rest: it is
+    clamped at -80 first, and the masked cells' terms are dropped."""
+
+    @staticmethod
+    def forward(ctx, log_p, legal):
+        p = log_p.clamp_min(-80.0).exp_()
+        ctx.save_for_backward(p, log_p, legal)
+        return -(p * log_p).masked_fill_(~legal, 0.0).sum((-2, -1))
+
+    @staticmethod
+    def backward(ctx, grad):
+        p, log_p, legal = ctx.saved_tensors
+        d = (log_p + 1.0).mul_(p).masked_fill_(~legal, 0.0)  # d(p log p)/d log p
+        return d.mul_(-grad[..., None, None]), None
+
+
 class MaskedMultiCategorical(torch.distributions.Distribution):
     """Independent masked categoricals over the components of a MultiDiscrete action.
 
@@ -37,14 +87,11 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
     arg_constraints: dict = {}
 
     def __init__(self, logits: torch.Tensor, mask: torch.Tensor, nvec: tuple[int, ...]):
-        idx, valid = pad_index(tuple(nvec))
-        idx, valid = idx.to(logits.device), valid.to(logits.device)
-        flat = idx.reshape(-1)  # index_select: several times faster than [..., idx] on CPU
-        padded = (*logits.shape[:-1], *idx.shape)
+        flat, valid, back = _layout(tuple(int(n) for n in nvec), logits.device)
+        padded = (*logits.shape[:-1], *valid.shape)
+        # index_select: several times faster than [..., idx] on CPU
         self.legal = mask.index_select(-1, flat).view(padded).bool() & valid
-        self.log_p = torch.log_softmax(
-            logits.index_select(-1, flat).view(padded).masked_fill(~self.legal, NEG), -1
-        )
+        self.log_p = _MaskedLogSoftmax.apply(logits, self.legal, flat, back)
         super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
 
     def log_prob(self, action: torch.Tensor) -> torch.Tensor:
@@ -52,10 +99,7 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
         return picked.sum(-1)
 
     def entropy(self) -> torch.Tensor:
-        # masked options' log_p is about NEG: exp of it (or of anything below -87, where
-        # float32 underflows) took torch's slow path, 6x the time; their terms are zeroed
-        p = self.log_p.clamp_min(-80.0).exp()
-        return -(p * self.log_p).masked_fill(~self.legal, 0.0).sum((-2, -1))
+        return _Entropy.apply(self.log_p, self.legal)
 
     @property
     def mode(self) -> torch.Tensor:
