@@ -110,8 +110,10 @@ class SetMediatorActor(nn.Module):
         return self
 
     def _features(self, x: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """Per cell (M, N, K, CELL_IN), per party (M, N, PARTY_IN), per episode (M, EPISODE_IN)
-        features, the powers (M, N) and the observed ideals (M, N, K)."""
+        """Per cell (M, N, K, 3: ideal, weight, demand), per party (M, N, PARTY_IN), per
+        episode (M, EPISODE_IN) features, the standing text (M, K), the powers (M, N) and the
+        observed ideals (M, N, K). A cell's other two inputs, the text and its gap to the
+        ideal, are the text's: see :meth:`_pooled_tokens`."""
         m, n, k = x.shape[0], self.n, self.k
         get = lambda name: x[:, self.slices[name]]  # noqa: E731
         party = [get(name) for name in PARTY]
@@ -122,12 +124,12 @@ class SetMediatorActor(nn.Module):
         sizes = x.new_tensor([1.0 / n, 1.0 / k, float(self.c > 0)]).expand(m, 3)
         episode = torch.cat([get(name) for name in GLOBAL] + [sizes], -1)
         ideal = get("ideals").reshape(m, n, k)
-        proposal = get("proposal")[:, None, :].expand(m, n, k)
-        cells = [ideal, get("weights").reshape(m, n, k), get("demands").reshape(m, n, k)]
-        cell = torch.stack([*cells, proposal, ideal - proposal], -1)
-        return cell, torch.stack(party, -1), episode, get("powers"), ideal
+        cell = torch.stack(
+            [ideal, get("weights").reshape(m, n, k), get("demands").reshape(m, n, k)], -1
+        )
+        return cell, torch.stack(party, -1), episode, get("proposal"), get("powers"), ideal
 
-    def _pooled_tokens(self, cell, party, episode, heads):
+    def _pooled_tokens(self, cell, party, episode, proposal, heads):
         """The token encoder's tanh layer ``t = tanh(cell_in(cell) + party_in(party) +
         episode_in(episode))`` (M, N, K, H), broadcast over parties and issues, read the two
         ways :meth:`forward` needs (see :class:`_TokenPools`): ``t @ heads.T`` (M, N, K, 3)
@@ -139,13 +141,13 @@ class SetMediatorActor(nn.Module):
         one matmul accumulating into it and the tanh touch (M, N, K, H) tensors."""
         wc = self.cell_in.weight  # (H, CELL_IN): ideal, weight, demand, proposal, gap
         per_cell = torch.stack([wc[:, 0] + wc[:, 4], wc[:, 1], wc[:, 2]])  # (3, H)
-        per_issue = cell[:, 0, :, 3, None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias
+        per_issue = proposal[..., None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias
         per_issue = per_issue + self.episode_in(episode)[:, None]  # (M, K, H)
         base = per_issue[:, None] + self.party_in(party)[:, :, None]  # (M, N, K, H)
-        return _TokenPools.apply(base, cell[..., :3], per_cell, heads)
+        return _TokenPools.apply(base, cell, per_cell, heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        cell, party, episode, power, ideal = self._features(x)
+        cell, party, episode, proposal, power, ideal = self._features(x)
         m, k, h = x.shape[0], self.k, self.width
         w = power / power.sum(-1, keepdim=True).clamp_min(1e-9)  # (M, N)
         wo, bo = self.out.weight, self.out.bias
@@ -155,7 +157,9 @@ class SetMediatorActor(nn.Module):
         # the shift and precision of the issue's text (averaged over parties).
         ws, wp, wg = self.shift.weight, self.precision.weight, self.guarantee.weight  # (1, 3H)
         per_cell = torch.cat([self.score.weight, ws[:, :h], wp[:, :h]]) @ wo  # (3, H)
-        r, t_sum = self._pooled_tokens(cell, party, episode, per_cell)  # (M,N,K,3), (M,N,H)
+        r, t_sum = self._pooled_tokens(
+            cell, party, episode, proposal, per_cell
+        )  # (M,N,K,3), (M,N,H)
         t_mean = t_sum / k  # (M, N, H): each party's tanh layer averaged over issues
         # pooled: over issues, the mean and the power-weighted sum of encodings over parties
         # (written out: a batched matmul over N = 5 costs several times these on CPU)

@@ -154,7 +154,9 @@ def test_rebinding_checks_the_grids():
 
 def direct_forward(actor: SetMediatorActor, x: torch.Tensor) -> torch.Tensor:
     """The actor written out directly: every head reads the (M, N, K, H) encodings."""
-    cell, party, episode, power, ideal = actor._features(x)
+    cell3, party, episode, proposal, power, ideal = actor._features(x)
+    text = proposal[:, None, :, None].expand(*ideal.shape, 1)
+    cell = torch.cat([cell3, text, ideal[..., None] - text], -1)  # CELL_IN: + text, gap
     first = (
         actor.cell_in(cell)
         + actor.party_in(party)[:, :, None]
