@@ -4,7 +4,7 @@ beside ``--backend sb3``, same scenario, same role, same network, in the same ru
 
     python benchmarks/bench_train.py [--learn mediator] [--scenario multilateral_5]
         [--torch-envs 4096] [--sb3-envs 32] [--updates 4] [--device cpu]
-        [--torch-threads 2] [--sb3-threads 1] [--mediator-actor mlp] [--compile]
+        [--torch-threads 2] [--sb3-threads 1] [--mediator-actor mlp] [--compile] [--repeats 3]
 
 A step is one step of one negotiation (every agent acts). The torch backend steps
 ``--torch-envs`` negotiations at once on the batched env; sb3 steps ``--sb3-envs``
@@ -13,6 +13,10 @@ negotiations (parties). The first update of each is a warm-up and is not timed. 
 runs at the settings that were fastest for it on a 2-core CPU (SB3: 1 thread, 32 envs; torch:
 2 threads, 4096 envs). A learning mediator uses the same MLP on both backends unless
 ``--mediator-actor set`` (train.py's default on the torch backend) is asked for.
+
+The backends run in turn ``--repeats`` times (sb3, torch, torch compiled, sb3, ...), so that a
+load that comes and goes on a shared machine falls on each alike; the table gives each one's
+median over the repeats and the ratio of medians, and every repeat's ratio below it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ import io
 import sys
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # train.py sits at the root
 import train  # noqa: E402
@@ -90,11 +96,26 @@ def main() -> None:
     p.add_argument(
         "--compile", action="store_true", help="also the torch backend with train.py --compile"
     )
+    p.add_argument("--repeats", type=int, default=3, help="interleaved runs of each backend")
     args = p.parse_args()
-    sb3 = throughput("sb3", args.sb3_envs, 64, max(1, args.updates // 2), args.sb3_threads, args)
-    fast = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args)
+    if args.repeats < 1:
+        p.error(f"--repeats must be at least 1; got {args.repeats}")
+    runs: dict[str, list[float]] = {"sb3": [], "torch": [], "compiled": []}
+    for _ in range(args.repeats):
+        sb3_updates = max(1, args.updates // 2)
+        runs["sb3"].append(
+            throughput("sb3", args.sb3_envs, 64, sb3_updates, args.sb3_threads, args)
+        )
+        envs, threads = args.torch_envs, args.torch_threads
+        runs["torch"].append(throughput("torch", envs, 32, args.updates, threads, args))
+        if args.compile:  # the first, untimed update of each run pays for compiling
+            runs["compiled"].append(
+                throughput("torch", envs, 32, args.updates, threads, args, True)
+            )
+    sb3, fast = float(np.median(runs["sb3"])), float(np.median(runs["torch"]))
     actor = f", torch mediator actor {args.mediator_actor}" if args.learn == "mediator" else ""
     print(f"{args.learn} on {args.scenario}, device {args.device}{actor}")
+    print(f"median of {args.repeats} interleaved run(s) each")
     print(
         f"  sb3   ({args.sb3_envs:>5} envs, {args.sb3_threads} threads): {sb3:10,.0f} env-steps/s"
     )
@@ -102,12 +123,17 @@ def main() -> None:
         f"  torch ({args.torch_envs:>5} envs, {args.torch_threads} threads): {fast:10,.0f} "
         f"env-steps/s   {fast / sb3:6.1f}x sb3"
     )
-    if args.compile:  # the first, untimed update pays for compiling
-        tc = throughput("torch", args.torch_envs, 32, args.updates, args.torch_threads, args, True)
+    if args.compile:
+        tc = float(np.median(runs["compiled"]))
         print(
             f"  torch compiled ({args.torch_envs:>5} envs): {tc:10,.0f} env-steps/s   "
             f"{tc / sb3:6.1f}x sb3   {tc / fast:4.2f}x eager"
         )
+    for i, base in enumerate(runs["sb3"]):
+        each = [
+            f"{name} {runs[name][i] / base:.1f}x" for name in ("torch", "compiled") if runs[name]
+        ]
+        print(f"  run {i + 1}: sb3 {base:,.0f} env-steps/s; " + ", ".join(each))
 
 
 if __name__ == "__main__":

@@ -34,4 +34,4 @@ EOF
 "$py" benchmarks/bench_vector.py --device "$device" --seconds 2 --sizes $sizes \
     --scenarios multilateral_5 --compile | tee "$out/vector_compiled.txt"
 "$py" benchmarks/bench_train.py --device "$device" --torch-envs "$envs" --torch-threads 1 \
-    --mediator-actor set --compile --updates 3 | tee "$out/train.txt"
+    --mediator-actor set --compile --updates 3 --repeats 1 | tee "$out/train.txt"

@@ -119,7 +119,7 @@ python benchmarks/rubinstein_table.py runs/rubinstein-ordinal-0.5 runs/rubinstei
 python benchmarks/rubinstein_table.py runs/rubinstein-0.5 runs/rubinstein-0.8 \
     runs/rubinstein-0.9 runs/rubinstein-0.95 runs/rubinstein-subgames-0.5 \
     runs/rubinstein-subgames-0.8                                    # exact NashConv of each
-python benchmarks/bench_train.py                                   # torch vs sb3 throughput
+python benchmarks/bench_train.py --mediator-actor set --compile      # torch vs sb3 throughput
 # fine-tuning the main job's mediator on lilliput (its critic starts fresh) against training there
 python train.py --scenario lilliput --total-steps 1000000 --threads 1 --scorecard-episodes 0 \
     --name lil-scratch
