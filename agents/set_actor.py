@@ -113,7 +113,7 @@ class SetMediatorActor(nn.Module):
         """Per cell (M, N, K, 3: ideal, weight, demand), per party (M, N, PARTY_IN), per
         episode (M, EPISODE_IN) features, the standing text (M, K), the powers (M, N) and the
         observed ideals (M, N, K). A cell's other two inputs, the text and its gap to the
-        ideal, are the text's: see :meth:`_pooled_tokens`."""
+        ideal, are the text's: see :meth:`_token_layer`."""
         m, n, k = x.shape[0], self.n, self.k
         get = lambda name: x[:, self.slices[name]]  # noqa: E731
         party = [get(name) for name in PARTY]
@@ -129,7 +129,7 @@ class SetMediatorActor(nn.Module):
         )
         return cell, torch.stack(party, -1), episode, get("proposal"), get("powers"), ideal
 
-    def _pooled_tokens(self, cell, party, episode, proposal, heads):
+    def _token_layer(self, cell, party, episode, proposal, heads):
         """The token encoder's tanh layer ``t = tanh(cell_in(cell) + party_in(party) +
         episode_in(episode))`` (M, N, K, H), broadcast over parties and issues, read the two
         ways :meth:`forward` needs (see :class:`_TokenPools`): ``t @ heads.T`` (M, N, K, 3)
@@ -156,10 +156,9 @@ class SetMediatorActor(nn.Module):
         # vector over t, so only t itself is (M, N, K, H). Per cell: the attention score and
         # the shift and precision of the issue's text (averaged over parties).
         ws, wp, wg = self.shift.weight, self.precision.weight, self.guarantee.weight  # (1, 3H)
-        per_cell = torch.cat([self.score.weight, ws[:, :h], wp[:, :h]]) @ wo  # (3, H)
-        r, t_sum = self._pooled_tokens(
-            cell, party, episode, proposal, per_cell
-        )  # (M,N,K,3), (M,N,H)
+        heads = torch.cat([self.score.weight, ws[:, :h], wp[:, :h]]) @ wo  # (3, H)
+        # r (M, N, K, 3): t @ heads.T; t_sum (M, N, H): t summed over issues
+        r, t_sum = self._token_layer(cell, party, episode, proposal, heads)
         t_mean = t_sum / k  # (M, N, H): each party's tanh layer averaged over issues
         # pooled: over issues, the mean and the power-weighted sum of encodings over parties
         # (written out: a batched matmul over N = 5 costs several times these on CPU)
