@@ -34,10 +34,12 @@ def act(policies: dict[str, Policy], obs: dict[str, Any]) -> dict[str, np.ndarra
 def legalise(actions: np.ndarray, mask: np.ndarray, nvec: np.ndarray) -> np.ndarray:
     """Replace every masked choice of a MultiDiscrete action by the first allowed option."""
     out = actions.copy()
+    rows = np.arange(len(out))
     start = 0
     for j, n in enumerate(nvec):
         seg = mask[:, start : start + n]
-        chosen = seg[np.arange(len(out)), out[:, j]] == 1
-        out[:, j] = np.where(chosen, out[:, j], np.argmax(seg, axis=1))
+        masked = seg[rows, out[:, j]] != 1
+        if masked.any():  # usually few rows: the first allowed option of those alone
+            out[masked, j] = np.argmax(seg[masked], axis=1)
         start += n
     return out

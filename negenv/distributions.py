@@ -113,5 +113,5 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
         """Gumbel-max draws; pass ``generator`` for injected randomness."""
         shape = torch.Size(sample_shape) + self.log_p.shape
         u = torch.rand(shape, generator=generator, device=self.log_p.device)
-        gumbel = -torch.log(-torch.log(u.clamp_min(1e-20)))
-        return (self.log_p + gumbel.to(self.log_p.dtype)).masked_fill(~self.legal, NEG).argmax(-1)
+        gumbel = u.clamp_min_(1e-20).log_().neg_().log_().neg_().to(self.log_p.dtype)  # in place
+        return gumbel.add_(self.log_p).masked_fill_(~self.legal, NEG).argmax(-1)

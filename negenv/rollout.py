@@ -166,9 +166,11 @@ def party_actions(
     for policy, seats in groups:
         if needed is not None and hasattr(policy, "rows_needed"):
             policy.rows_needed = np.repeat(needed, len(seats))
-        rows = policy.act(
-            po[:, seats].reshape(-1, po.shape[2]), pm[:, seats].reshape(-1, pm.shape[2])
-        )
+        # every seat in order: a view of po (this function's own copy), not another copy;
+        # the masks are the env's, so a policy always gets its own
+        every = len(seats) == po.shape[1] and seats == list(range(len(seats)))
+        x = po.reshape(-1, po.shape[2]) if every else po[:, seats].reshape(-1, po.shape[2])
+        rows = policy.act(x, pm[:, seats].reshape(-1, pm.shape[2]))
         out[:, seats] = np.asarray(rows).reshape(b, len(seats), -1)
         if failures is not None:
             failures[:, seats] += _failed(policy, b * len(seats)).reshape(b, len(seats))
