@@ -29,10 +29,12 @@ def pad_index(nvec: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
 
 @functools.lru_cache(maxsize=64)
 def _layout(nvec: tuple[int, ...], device: torch.device) -> tuple[torch.Tensor, ...]:
-    """:func:`pad_index` on ``device``, flattened, with each flat option's padded cell."""
-    idx, valid = pad_index(nvec)
-    back = torch.as_tensor(np.flatnonzero(valid.numpy()))  # the padded cell of option j
-    return idx.reshape(-1).to(device), valid.to(device), back.to(device)
+    """:func:`pad_index` on ``device``, flattened, with each flat option's padded cell. (Made
+    outside inference mode: a cached inference tensor could never enter an autograd graph.)"""
+    with torch.inference_mode(False):
+        idx, valid = pad_index(nvec)
+        back = torch.as_tensor(np.flatnonzero(valid.numpy()))  # the padded cell of option j
+        return idx.reshape(-1).to(device), valid.to(device), back.to(device)
 
 
 class _MaskedLogSoftmax(torch.autograd.Function):

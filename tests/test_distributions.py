@@ -85,3 +85,13 @@ def test_samples_follow_the_probabilities_and_stay_legal():
         # 5 standard errors of a binomial share
         assert ((freq - p).abs() <= 5 * (p * (1 - p) / rows).sqrt() + 1e-12).all()
         start += n
+
+
+def test_a_first_use_in_inference_mode_does_not_spoil_later_training():
+    nvec = (3, 7, 2)  # a layout no other test builds first
+    with torch.inference_mode():
+        MaskedMultiCategorical(torch.zeros(2, 12), torch.ones(2, 12, dtype=torch.bool), nvec)
+    logits = torch.zeros(2, 12, requires_grad=True)
+    dist = MaskedMultiCategorical(logits, torch.ones(2, 12, dtype=torch.bool), nvec)
+    (g,) = torch.autograd.grad(dist.entropy().sum(), logits)
+    assert torch.allclose(g, torch.zeros_like(g), atol=1e-6)  # uniform: entropy at its maximum
