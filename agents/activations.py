@@ -18,6 +18,11 @@ from torch import nn
 MIN_ELEMENTS = 1 << 15
 
 
+def _plain(x: torch.Tensor) -> bool:
+    """Whether ``torch.tanh`` itself is the faster one for ``x``."""
+    return x.device.type != "cpu" or x.numel() < MIN_ELEMENTS
+
+
 def _identity(x: torch.Tensor, inplace: bool) -> torch.Tensor:
     double = x.mul_(2.0) if inplace else torch.mul(x, 2.0)
     return double.sigmoid_().mul_(2.0).sub_(1.0)
@@ -25,9 +30,7 @@ def _identity(x: torch.Tensor, inplace: bool) -> torch.Tensor:
 
 def tanh_(x: torch.Tensor) -> torch.Tensor:
     """``tanh`` in place, outside autograd (for a custom ``autograd.Function``'s forward)."""
-    if x.device.type != "cpu" or x.numel() < MIN_ELEMENTS:
-        return x.tanh_()
-    return _identity(x, inplace=True)
+    return x.tanh_() if _plain(x) else _identity(x, inplace=True)
 
 
 class _SigmoidTanh(torch.autograd.Function):
@@ -48,7 +51,7 @@ class _SigmoidTanh(torch.autograd.Function):
 def tanh(x: torch.Tensor, inplace: bool = False) -> torch.Tensor:
     """``tanh(x)``; with ``inplace`` the result may overwrite ``x`` (pass it only for a
     temporary that nothing else reads)."""
-    if x.device.type != "cpu" or x.numel() < MIN_ELEMENTS:
+    if _plain(x):
         return x.tanh_() if inplace else torch.tanh(x)
     return _SigmoidTanh.apply(x, inplace)
 

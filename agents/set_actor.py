@@ -137,8 +137,8 @@ class SetMediatorActor(nn.Module):
 
         The proposal is the same for every party, and ``ideal - proposal`` is linear in both,
         so the cell block of the first layer splits into a per-cell part over three features
-        (ideal, weight, demand) and a per-issue part over the proposal: only one broadcast add,
-        one matmul accumulating into it and the tanh touch (M, N, K, H) tensors."""
+        (ideal, weight, demand) and a per-issue part over the proposal: building t takes one
+        broadcast add, one matmul accumulating into it and the tanh."""
         wc = self.cell_in.weight  # (H, CELL_IN): ideal, weight, demand, proposal, gap
         per_cell = torch.stack([wc[:, 0] + wc[:, 4], wc[:, 1], wc[:, 2]])  # (3, H)
         per_issue = proposal[..., None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias

@@ -138,7 +138,7 @@ def test_sequential_resets_replay_the_episodes_their_keys_name(name):
         assert not alone.agents
         for field, value in seq.outcome.items():
             np.testing.assert_array_equal(value, alone.outcome[field], err_msg=field)
-    assert [len(seq._block[2].key)] == [2]  # the third episode after a reseed: a block of 2
+    assert len(seq._block[2].key) == 2  # the third episode after a reseed: a block of 2
     seq.reset()
     with pytest.raises(ValueError, match="read-only"):  # a block's episodes share its arrays
         seq.core_state.trust[0] = 0.0
