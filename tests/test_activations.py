@@ -61,3 +61,10 @@ def test_module_has_no_state_and_swaps_for_nn_tanh():
     ref.load_state_dict(seq.state_dict())
     x = torch.randn(MIN_ELEMENTS, 3)
     assert (seq(x) - ref(x)).abs().max() < 3e-7
+
+
+def test_low_precision_tensors_take_torch_tanh():
+    # 2 sigmoid(2x) - 1 from a bfloat16 sigmoid keeps only 2-3 bits of a small tanh
+    x = torch.linspace(-1e-2, 1e-2, 2 * MIN_ELEMENTS).to(torch.bfloat16)
+    assert torch.equal(tanh(x), torch.tanh(x))
+    assert torch.equal(tanh_(x.clone()), torch.tanh(x))
