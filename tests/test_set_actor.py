@@ -11,7 +11,7 @@ import torch
 from gymnasium import spaces
 
 import negenv
-from agents import activations, learned, registry
+from agents import activations, learned, registry, set_actor
 from agents.learned import MaskedMultiCategorical
 from agents.mediators import PowerCentroidMediator
 from agents.random_policy import RandomPolicy
@@ -181,14 +181,16 @@ def direct_forward(actor: SetMediatorActor, x: torch.Tensor) -> torch.Tensor:
     return torch.cat(heads, -1)
 
 
-@pytest.mark.parametrize("identity", [False, True], ids=["torch-tanh", "sigmoid-identity"])
+@pytest.mark.parametrize("large", [False, True], ids=["small-batch-paths", "large-batch-paths"])
 @pytest.mark.parametrize("name", ["multilateral_5", "lilliput"])
-def test_factored_forward_is_the_direct_one(name, identity, monkeypatch):
+def test_factored_forward_is_the_direct_one(name, large, monkeypatch):
     """forward pools the tanh layer before the output layer and folds the heads into it;
-    logits and every weight's gradient match the direct computation (float64), with tanh
-    from torch (small batches) or from the sigmoid identity (large ones)."""
-    if identity:
+    logits and every weight's gradient match the direct computation (float64), on the paths
+    of small batches and of large ones (tanh from the sigmoid identity, the backward's tall
+    products over row blocks)."""
+    if large:
         monkeypatch.setattr(activations, "MIN_ELEMENTS", 0)
+        monkeypatch.setattr(set_actor, "TALL_MIN_ROWS", 1)
     lay, x, _ = observation(name)
     x = x.double()
     x[:3, lay.mediator_obs["powers"]] = 0.0  # the all-zero-power guard of the weighted sum
@@ -206,6 +208,14 @@ def test_factored_forward_is_the_direct_one(name, identity, monkeypatch):
     torch.testing.assert_close(a, b, rtol=1e-10, atol=1e-10)
     for u, v in zip(ga, gb, strict=True):
         torch.testing.assert_close(u, v, rtol=1e-9, atol=1e-9)
+
+
+@pytest.mark.parametrize("rows", [100, 64 * 256, 64 * 256 + 37, 64 * 300 + 63])
+def test_tall_products_are_matrix_products(rows):
+    gen = torch.Generator().manual_seed(rows)
+    a = torch.randn(rows, 3, generator=gen, dtype=torch.float64)
+    b = torch.randn(rows, 32, generator=gen, dtype=torch.float64)
+    torch.testing.assert_close(set_actor._tall_product(a, b), a.T @ b, rtol=1e-12, atol=1e-10)
 
 
 def test_observations_take_no_gradient():
