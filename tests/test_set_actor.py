@@ -216,6 +216,10 @@ def test_tall_products_are_matrix_products(rows):
     a = torch.randn(rows, 3, generator=gen, dtype=torch.float64)
     b = torch.randn(rows, 32, generator=gen, dtype=torch.float64)
     torch.testing.assert_close(set_actor._tall_product(a, b), a.T @ b, rtol=1e-12, atol=1e-10)
+    # strided inputs (a gradient may arrive as a view) give the same product
+    wide = torch.randn(rows, 64, generator=gen, dtype=torch.float64)
+    a, b = wide[:, 10:13], wide[:, 20:52]
+    torch.testing.assert_close(set_actor._tall_product(a, b), a.T @ b, rtol=1e-12, atol=1e-10)
 
 
 def test_observations_take_no_gradient():
