@@ -142,8 +142,9 @@ class SetMediatorActor(nn.Module):
         wc = self.cell_in.weight  # (H, CELL_IN): ideal, weight, demand, proposal, gap
         per_cell = torch.stack([wc[:, 0] + wc[:, 4], wc[:, 1], wc[:, 2]])  # (3, H)
         per_issue = proposal[..., None] * (wc[:, 3] - wc[:, 4]) + self.cell_in.bias
-        per_issue = per_issue + _thin(episode, self.episode_in.weight)[:, None]  # (M, K, H)
-        per_party = _thin(party, self.party_in.weight)  # (M, N, H)
+        episode_in = _ThinInput.apply(episode, self.episode_in.weight)
+        per_issue = per_issue + episode_in[:, None]  # (M, K, H)
+        per_party = _ThinInput.apply(party, self.party_in.weight)  # (M, N, H)
         return _TokenPools.apply(per_issue, per_party, cell, per_cell, heads)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -226,15 +227,10 @@ class _TokenPools(torch.autograd.Function):
         return grad.sum(1), grad.sum(2), None, grad_cell, grad_heads
 
 
-def _thin(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``x @ weight.T`` for a layer with few inputs and no bias (see :class:`_ThinInput`)."""
-    return _ThinInput.apply(x, weight)
-
-
 class _ThinInput(torch.autograd.Function):
-    """A bias-free linear layer whose weight gradient is formed by :func:`_tall_product`:
-    for a few input features (8 or 11 here) over tens of thousands of rows, the ``g.T @ x``
-    of autograd's linear ran 4-7x slower on CPU."""
+    """``x @ weight.T``, a bias-free linear layer, whose weight gradient is formed by
+    :func:`_tall_product`: for a few input features (8 or 11 here) over tens of thousands of
+    rows, the ``g.T @ x`` of autograd's linear ran 4-7x slower on CPU."""
 
     @staticmethod
     def forward(ctx, x, weight):
