@@ -23,13 +23,20 @@ _M2 = 0x94D049BB133111EB - (1 << 64)
 
 def _srl(x: Array, s: int) -> Array:
     """Logical right shift of int64 values."""
-    return (x >> s) & ((1 << (64 - s)) - 1)
+    out = x >> s
+    out &= (1 << (64 - s)) - 1
+    return out
 
 
 def _mix(z: Array) -> Array:
-    z = (z ^ _srl(z, 30)) * _M1
-    z = (z ^ _srl(z, 27)) * _M2
-    return z ^ _srl(z, 31)
+    """splitmix64's finaliser, in place: ``z`` must be a temporary of the caller (on large
+    batches, new arrays for every operation cost more than the arithmetic)."""
+    z ^= _srl(z, 30)
+    z *= _M1
+    z ^= _srl(z, 27)
+    z *= _M2
+    z ^= _srl(z, 31)
+    return z
 
 
 def episode_keys(seed: int, slots: Array, episodes: Array) -> Array:
@@ -51,7 +58,11 @@ def uniform(key: Array, counter: Array | int, width: int, dtype: Any) -> Array:
     j = xp.arange(1, width + 1, dtype=key.dtype, device=key.device)
     counter = key * 0 + counter  # an int64 array even when a Python int is given
     z = _mix(_mix(key * _GOLDEN + counter * _M2 + _GOLDEN)[:, None] + j * _GOLDEN)
-    return xp.astype(_srl(z, 40), dtype) * (1.0 / (1 << 24))
+    z >>= 40  # the top 24 bits, as a logical shift would leave them
+    z &= (1 << 24) - 1
+    out = xp.astype(z, dtype)
+    out *= 1.0 / (1 << 24)
+    return out
 
 
 def normal(key: Array, counter: int, shape: tuple[int, ...], dtype: Any) -> Array:
