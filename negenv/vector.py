@@ -151,6 +151,7 @@ class VectorNegotiationEnv:
         self._episodes = torch.zeros(self.num_envs, dtype=torch.int64, device=self.device)
         self.state = self._fresh(self._slots, self._episodes)
         self._static = observe.static_features(self.scenario, self.layout, self.state)
+        self._ahead, self._ready = None, torch.zeros_like(self._episodes, dtype=torch.bool)
         return self._observe()
 
     def reset_where(self, mask: torch.Tensor, obs: TensorDict | None = None) -> TensorDict:
@@ -161,27 +162,48 @@ class VectorNegotiationEnv:
         idx = torch.nonzero(mask).squeeze(1)
         if not idx.numel():
             return obs if obs is not None else self._observe()
+        self._prepare_ahead(mask)
         self._episodes = self._episodes + mask.to(torch.int64)
-        fresh = self._fresh(idx, self._episodes.index_select(0, idx))
-        fresh_static = observe.static_features(self.scenario, self.layout, fresh)
+        self._ready &= ~mask
+        state, static, masks, first = self._ahead
 
         def merge(old, new):
             # in place: the step just built these tensors and nothing else holds them
-            return old.index_copy_(0, idx, new)
+            return old.index_copy_(0, idx, new.index_select(0, idx))
 
         self.state = core.State(
-            **{k: merge(v, getattr(fresh, k)) for k, v in self.state.__dict__.items()}
+            **{k: merge(v, getattr(state, k)) for k, v in self.state.__dict__.items()}
         )
-        self._static = tuple(merge(old, new) for old, new in zip(self._static, fresh_static))
+        self._static = tuple(merge(old, new) for old, new in zip(self._static, static))
         if obs is None:
             return self._observe()
-        fresh_masks = self._masks_of(fresh)
-        first = self._observations(fresh, fresh_static, fresh_masks)
-        self._masks = tuple(merge(old, new) for old, new in zip(self._masks, fresh_masks))
+        self._masks = tuple(merge(old, new) for old, new in zip(self._masks, masks))
         return {
             role: {key: merge(obs[role][key], first[role][key]) for key in obs[role]}
             for role in obs
         }
+
+    def _prepare_ahead(self, mask: torch.Tensor) -> None:
+        """Make sure every slot in ``mask`` has its next episode ready (state, static
+        features, masks and first observations), drawing them for every slot whose
+        prepared episode is stale, at once.
+
+        Drawing a few fresh episodes costs as much as drawing a thousand (hundreds of small
+        tensor operations): prepared ahead, in one batch per episode length or so, an
+        auto-reset is a gather of rows. Episodes are keyed by (seed, slot, episode number),
+        so when an episode is drawn never changes what it is."""
+        if self._ahead is not None and not bool((mask & ~self._ready).any()):
+            return
+        rows = torch.nonzero(~self._ready).squeeze(1)
+        fresh = self._fresh(rows, self._episodes.index_select(0, rows) + 1)
+        static = observe.static_features(self.scenario, self.layout, fresh)
+        masks = self._masks_of(fresh)
+        prepared = (fresh, static, masks, self._observations(fresh, static, masks))
+        if self._ahead is None:  # every slot was stale: the batch is the buffer
+            self._ahead = prepared
+        else:
+            self._ahead = _write_rows(self._ahead, rows, prepared)
+        self._ready[rows] = True
 
     # ------------------------------------------------------------------------ step
     def step(self, actions: TensorDict):
@@ -341,3 +363,15 @@ class VectorNegotiationEnv:
         total = sum(v.element_size() * v.numel() for v in self.state.__dict__.values())
         total += sum(v.element_size() * v.numel() for v in self._static)
         return total // self.num_envs
+
+
+def _write_rows(held: Any, rows: torch.Tensor, new: Any) -> Any:
+    """``held`` (a nest of tuples, dicts and :class:`core.State` over tensors) with its
+    rows ``rows`` replaced, in place, by ``new``'s rows in order."""
+    if isinstance(held, torch.Tensor):
+        return held.index_copy_(0, rows, new)
+    if isinstance(held, core.State):
+        return core.State(**_write_rows(held.__dict__, rows, new.__dict__))
+    if isinstance(held, dict):
+        return {k: _write_rows(v, rows, new[k]) for k, v in held.items()}
+    return tuple(_write_rows(h, rows, n) for h, n in zip(held, new))

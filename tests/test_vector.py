@@ -217,6 +217,47 @@ def test_auto_reset_hands_out_final_observation_and_records():
     assert (obs["party"]["observation"][:, :, venv.layout.party_obs["phase"]][..., 0] == 1).all()
 
 
+def test_episodes_prepared_ahead_are_the_episodes_of_their_slot(monkeypatch):
+    """Auto-reset gathers episodes drawn ahead, in batches: every new episode is still the
+    one its (seed, slot, episode number) keys, after partial refills and after a reset."""
+    from negenv import core, observe
+    from negenv.randomness import sample_types
+
+    venv = VectorNegotiationEnv("multilateral_5", num_envs=16, dtype=torch.float64)
+    draws = []
+    fresh = venv._fresh
+    monkeypatch.setattr(venv, "_fresh", lambda s, e: draws.append(len(s)) or fresh(s, e))
+    gen = torch.Generator().manual_seed(3)
+    resets = 0
+    for seed in (4, 5):  # a second reset() must not serve the first seed's episodes
+        obs = venv.reset(seed=seed, first_slot=7)
+        episodes = torch.zeros(16, dtype=torch.int64)
+        for _ in range(60):
+            obs, _, _, _, info = venv.step(random_actions(venv, obs, gen))
+            if "done" not in info:
+                continue
+            done = info["done"]
+            resets += 1
+            episodes += done.long()
+            slots = torch.nonzero(done).squeeze(1)
+            keys = rng.episode_keys(seed, slots + 7, episodes[slots])
+            want = core.reset_state(venv.scenario, keys, sample_types(venv.scenario, keys))
+            for field, value in want.__dict__.items():
+                got = getattr(venv.state, field).index_select(0, slots)
+                assert torch.equal(got, value.to(got.dtype)), field
+            static = observe.static_features(venv.scenario, venv.layout, want)
+            for got, value in zip(venv._static, static):
+                assert torch.equal(got.index_select(0, slots), value)
+            first = venv._observations(want, static, venv._masks_of(want))
+            for role in first:
+                for key, value in first[role].items():
+                    assert torch.equal(obs[role][key].index_select(0, slots), value), key
+    # two full draws at reset(), one full and some partial refills ahead, far fewer draws
+    # than auto-resets
+    partial = [n for n in draws if n < 16]
+    assert partial and len(draws) < resets, (draws, resets)
+
+
 def test_max_cycles_truncates():
     venv = VectorNegotiationEnv("multilateral_5", num_envs=16, max_cycles=2)
     venv.reset(seed=0)
