@@ -37,6 +37,16 @@ def _layout(nvec: tuple[int, ...], device: torch.device) -> tuple[torch.Tensor, 
         return idx.reshape(-1).to(device), valid.to(device), back.to(device)
 
 
+def _padded_legal(mask: torch.Tensor, nvec: tuple[int, ...], width: int) -> torch.Tensor:
+    """(..., K, W) bool: a flat (..., A) mask's legal options in the padded layout, padding
+    illegal. One copy per component: on CPU, ``index_select`` over the last dimension of an
+    int8 or bool tensor took 5.3 ms at 16,384 x 95 (a float one 0.9 ms), these 0.6 ms."""
+    out = mask.new_zeros((*mask.shape[:-1], len(nvec), width), dtype=torch.bool)
+    for j, seg in enumerate(mask.split(nvec, -1)):
+        out[..., j, : nvec[j]] = seg
+    return out
+
+
 class _MaskedLogSoftmax(torch.autograd.Function):
     """Flat logits (..., A) to per-component log-probabilities in the padded (..., K, W)
     layout, illegal options at ``NEG``. Each flat logit sits in exactly one padded cell, so
@@ -89,10 +99,9 @@ class MaskedMultiCategorical(torch.distributions.Distribution):
     arg_constraints: dict = {}
 
     def __init__(self, logits: torch.Tensor, mask: torch.Tensor, nvec: tuple[int, ...]):
-        flat, valid, back = _layout(tuple(int(n) for n in nvec), logits.device)
-        padded = (*logits.shape[:-1], *valid.shape)
-        # index_select: several times faster than [..., idx] on CPU
-        self.legal = mask.index_select(-1, flat).view(padded).bool() & valid
+        nvec = tuple(int(n) for n in nvec)
+        flat, valid, back = _layout(nvec, logits.device)
+        self.legal = _padded_legal(mask, nvec, valid.shape[1])
         self.log_p = _MaskedLogSoftmax.apply(logits, self.legal, flat, back)
         super().__init__(batch_shape=logits.shape[:-1], validate_args=False)
 

@@ -95,3 +95,20 @@ def test_a_first_use_in_inference_mode_does_not_spoil_later_training():
     dist = MaskedMultiCategorical(logits, torch.ones(2, 12, dtype=torch.bool), nvec)
     (g,) = torch.autograd.grad(dist.entropy().sum(), logits)
     assert torch.allclose(g, torch.zeros_like(g), atol=1e-6)  # uniform: entropy at its maximum
+
+
+def test_int8_float_and_batched_masks_give_the_bool_masks_distribution():
+    logits, mask = case(rows=24, seed=5)
+    logits = logits.detach()
+    want = MaskedMultiCategorical(logits, mask, NVEC)
+    for other in (mask.to(torch.int8), mask.to(torch.float32)):
+        got = MaskedMultiCategorical(logits, other, NVEC)
+        assert torch.equal(got.legal, want.legal) and torch.equal(got.log_p, want.log_p)
+    # leading dimensions (B, N, A), as the party role's masks come
+    got = MaskedMultiCategorical(logits.view(4, 6, -1), mask.to(torch.int8).view(4, 6, -1), NVEC)
+    assert torch.equal(got.log_p.reshape(want.log_p.shape), want.log_p)
+    ref = reference(logits, mask)
+    for i, n in enumerate(NVEC):  # the padding is illegal, the options as the mask says
+        assert torch.equal(want.legal[:, i, :n], mask[:, sum(NVEC[:i]) : sum(NVEC[: i + 1])])
+        assert not want.legal[:, i, n:].any()
+        assert torch.allclose(want.log_p[:, i, :n].exp(), ref[i].exp())
