@@ -7,7 +7,9 @@ dimension. Roles are ``"party"`` (tensors shaped ``(B, N, ...)``) and ``"mediato
 episode and hands the final observation and the outcome records of the finished ones in
 ``info``. Episode b of ``reset(seed)`` draws with key ``rng.episode_keys(seed, b, k)`` for its
 k-th episode, so its trajectory does not depend on ``num_envs`` or the device, and equals
-the PettingZoo env's episode with that key.
+the PettingZoo env's episode with that key. The next episode of every slot is drawn ahead,
+for all slots that need one at once, and an auto-reset gathers its rows: being keyed, an
+episode is the same whenever it is drawn.
 """
 
 from __future__ import annotations
