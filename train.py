@@ -234,11 +234,8 @@ def train(cfg: TrainConfig) -> Path:
     # env and models
     if cfg.backend == "torch":
         from negenv.training import torch_ppo
-        from negenv.vector import VectorNegotiationEnv
 
-        env = VectorNegotiationEnv(
-            sc, num_envs=cfg.num_envs, device=cfg.device, check_actions=False
-        )
+        env = torch_ppo.make_env(sc, cfg)
         learners = [torch_ppo.make_learner(env, role, cfg) for role in roles]
         if ckpt is not None:
             for ln in learners:

@@ -1,4 +1,5 @@
-"""TrainConfig.compile: compiled learners learn what eager ones learn, and save the same."""
+"""TrainConfig.compile: compiled learners on a compiled env learn what eager ones learn, and
+save the same."""
 
 from __future__ import annotations
 
@@ -10,13 +11,13 @@ import negenv
 from agents import registry
 from negenv.training import torch_ppo
 from negenv.training.config import TrainConfig
-from negenv.vector import VectorNegotiationEnv
 
 
 def _one_update(compile: bool):
     cfg = TrainConfig(num_envs=64, rollout_steps=8, minibatches=2, epochs=1, compile=compile)
     cfg = cfg.validate()
-    env = VectorNegotiationEnv("multilateral_5", num_envs=cfg.num_envs, check_actions=False)
+    env = torch_ppo.make_env(negenv.load("multilateral_5"), cfg)  # compiled with cfg
+    assert (env._advance_fn == env._advance) is not compile
     torch.manual_seed(0)
     ln = torch_ppo.make_learner(env, "mediator", cfg)
     shell = negenv.parallel_env("multilateral_5")

@@ -143,9 +143,10 @@ class TrainConfig:
     then weighs in an update as much as one in round 0, instead of ``delta**t`` as much
     (useful with ``subgames``; the README's Rubinstein table says what it changed)."""
     compile: bool = False
-    """Compile each learner's actor and critic with ``torch.compile`` (torch backend): fewer,
-    fused passes over the set actor's token tensor. It pays on long runs: compiling takes
-    seconds to a minute, once per process and batch shape (see the README)."""
+    """Compile each learner's actor and critic, and the batched env's step, with
+    ``torch.compile`` (torch backend): fewer, fused passes over the set actor's token tensor
+    and over the rules' (B, N) tensors. It pays on long runs: compiling takes seconds to a
+    minute, once per process and batch shape (see the README)."""
     critic: Literal["mappo", "ippo"] = "mappo"
     """mappo: a centralised critic on the env's global state and the agent's observation;
     ippo: each agent's critic sees its own observation (torch backend)."""

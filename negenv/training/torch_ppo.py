@@ -129,6 +129,15 @@ class Learner:
 ABSENT_ARCH = {"log_precision": False, "threshold_votes": False, "ego_seat": False}
 
 
+def make_env(sc, cfg: TrainConfig) -> VectorNegotiationEnv:
+    """The training env of ``cfg``: ``num_envs`` negotiations of scenario ``sc`` on
+    ``cfg.device``, actions unchecked (every learner samples masked actions), the step
+    compiled with ``cfg.compile`` (once: the batch size never changes)."""
+    return VectorNegotiationEnv(
+        sc, num_envs=cfg.num_envs, device=cfg.device, check_actions=False, compile=cfg.compile
+    )
+
+
 def make_learner(env: VectorNegotiationEnv, role: str, cfg: TrainConfig) -> Learner:
     lay = env.layout
     obs_dim = (lay.party_obs if role == "party" else lay.mediator_obs).size
