@@ -9,7 +9,8 @@ episode and hands the final observation and the outcome records of the finished 
 k-th episode, so its trajectory does not depend on ``num_envs`` or the device, and equals
 the PettingZoo env's episode with that key. The next episode of every slot is drawn ahead,
 for all slots that need one at once, and an auto-reset gathers its rows: being keyed, an
-episode is the same whenever it is drawn.
+episode is the same whenever it is drawn. (The env holds one more episode's state, masks and
+first observations per slot for it: :meth:`state_bytes` counts the running episodes only.)
 """
 
 from __future__ import annotations
