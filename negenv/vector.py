@@ -195,7 +195,7 @@ class VectorNegotiationEnv:
         tensor operations): prepared ahead, in one batch per episode length or so, an
         auto-reset is a gather of rows. Episodes are keyed by (seed, slot, episode number),
         so when an episode is drawn never changes what it is."""
-        if self._ahead is not None and not bool((mask & ~self._ready).any()):
+        if not bool((mask & ~self._ready).any()):  # after reset() no slot is ready
             return
         rows = torch.nonzero(~self._ready).squeeze(1)
         fresh = self._fresh(rows, self._episodes.index_select(0, rows) + 1)
