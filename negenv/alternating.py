@@ -26,23 +26,36 @@ from negenv.layout import Layout, Phase
 from negenv.scenario import Scenario, load
 
 
-def grid_spe(delta: float, levels: int, horizon: int, tie_accept: bool = True) -> np.ndarray:
+def grid_spe(
+    delta: float, levels: int, horizon: int, tie_accept: bool = True, slack: float = 0.0
+) -> np.ndarray:
     """The subgame-perfect equilibrium of the env's alternating-offers game, by backward
     induction on its grid: ``a[t]`` is the share (in grid levels) that the poster of the text
     voted in round t asks for, t = 1 … T-1 (a text posted in round t-1 is voted in round t and
     pays ``delta**t`` times the shares; the text posted in round T-1 is never voted; BATNAs 0).
     ``tie_accept``: whether a responder indifferent between accepting and rejecting accepts
-    (the two tie-breaks give the two equilibria of the grid game)."""
+    (the two tie-breaks give the two equilibria of the grid game).
+
+    ``slack`` perturbs the responders: each accepts any share down to ``slack`` below its
+    value of rejecting (a negative slack makes it ask for more), and posters best respond.
+    With ``slack = 0`` this is the equilibrium; otherwise it measures how far responders'
+    errors move the path (``benchmarks/rubinstein_sensitivity.py``)."""
     top = levels - 1
     a = np.zeros(horizon + 1, dtype=np.int64)
     for t in range(horizon - 1, 0, -1):
         # the responder's value of rejecting, in units of delta**t: it posts the next text
-        rest = 0.0 if t == horizon - 1 else delta * a[t + 1] / top
+        rest = (0.0 if t == horizon - 1 else delta * a[t + 1] / top) - slack
         keep = 1 - np.arange(levels) / top
         ok = keep >= rest - 1e-12 if tie_accept else keep > rest + 1e-12
+        if not ok.any():
+            raise ValueError(f"slack = {slack!r} is invalid: no share is accepted in round {t}")
         a[t] = np.flatnonzero(ok).max()
         # the poster prefers this agreement to posting a text that fails (and responding next)
-        assert t == horizon - 1 or a[t] / top >= delta * (1 - a[t + 1] / top)
+        if t < horizon - 1 and a[t] / top < delta * (1 - a[t + 1] / top):
+            raise ValueError(
+                f"slack = {slack!r} is invalid: in round {t} the poster would rather post a "
+                "text that fails than the least one accepted (outside this induction)"
+            )
     return a
 
 

@@ -5,6 +5,10 @@ first proposer its share, and no one-shot deviation from it pays."""
 
 from __future__ import annotations
 
+import runpy
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -73,3 +77,37 @@ def test_no_one_shot_deviation_from_the_grid_spe_pays(delta):
     nearest = grid[np.argmin(np.abs(grid - 1 / (1 + delta)))]
     if delta in (0.8, 0.9):
         assert delta**2 * nearest - delta * (1 - nearest) == pytest.approx(0.0063, abs=2e-4)
+
+
+def test_responders_slack_moves_the_delta_095_share_by_more_than_the_goal():
+    """grid_spe's ``slack``: responders erring by a few thousandths move the first proposer's
+    share at delta = 0.95 from 0.59 to 0.54 (benchmarks/rubinstein_sensitivity.py)."""
+    sc = negenv.parallel_env("rubinstein").scenario
+    levels, horizon = sc.proposal_levels, sc.max_rounds
+    plain = grid_spe(0.95, levels, horizon)
+    np.testing.assert_array_equal(grid_spe(0.95, levels, horizon, slack=0.0), plain)
+    first = {e: grid_spe(0.95, levels, horizon, slack=e)[1] for e in (-0.002, 0.001, 0.003)}
+    assert first == {-0.002: 58, 0.001: 57, 0.003: 54}
+    # the last responder's value of rejecting is 0: with slack it accepts all, or asks for 0.03
+    assert grid_spe(0.95, levels, horizon, slack=0.002)[horizon - 1] == levels - 1
+    assert grid_spe(0.95, levels, horizon, slack=-0.03)[horizon - 1] == levels - 1 - 3
+    # at delta = 0.5 the same errors leave the share within a grid step of 0.67
+    assert {grid_spe(0.5, levels, horizon, slack=e)[1] for e in (-0.005, 0.0, 0.005)} <= {66, 67}
+
+
+def test_grid_spe_refuses_a_slack_outside_its_induction():
+    sc = negenv.parallel_env("rubinstein").scenario
+    with pytest.raises(ValueError, match=r"slack = -1.5 is invalid: no share is accepted"):
+        grid_spe(0.95, sc.proposal_levels, sc.max_rounds, slack=-1.5)
+    with pytest.raises(ValueError, match=r"slack = -0.4 is invalid: .* would rather post"):
+        grid_spe(0.95, sc.proposal_levels, sc.max_rounds, slack=-0.4)
+
+
+def test_the_sensitivity_script_prints_the_grid_games_ranges(capsys, monkeypatch):
+    path = Path(__file__).parents[1] / "benchmarks" / "rubinstein_sensitivity.py"
+    monkeypatch.setattr(sys, "argv", [str(path), "--deltas", "0.5", "0.95"])
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "| 0.5 | 0.67 / 0.66 | 0.667 | 0.667 | 0.66-0.67 |" in out
+    assert "| 0.95 | 0.59 / 0.60 | 0.554 | 0.513 | 0.54-0.60 | 0.52-0.61 | 0.43-0.59 |" in out
+    assert "  +0.0030  0.54" in out
