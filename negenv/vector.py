@@ -29,6 +29,11 @@ from negenv.scenario import Scenario, load, with_overrides
 
 TensorDict = dict[str, Any]
 ROLES = ("party", "mediator")
+# Inductor's CPU code vectorises the innermost dimension, which in the rules is a party, issue
+# or option axis of 2-21 cells: with tail vectorisation each becomes a masked 16-lane
+# operation per batch row, and the compiled step at 16,384 multilateral_5 episodes ran 1.6x
+# slower with it than without (benchmarks/bench_vector.py --compile; same values either way).
+CPU_INDUCTOR = {"cpp.enable_loop_tail_vec": False}
 
 
 def _device(device: str | torch.device) -> torch.device:
@@ -64,7 +69,9 @@ class VectorNegotiationEnv:
         compile: run the step (rules, masks, observations) through ``torch.compile``:
             ``True`` for the defaults, or a dict of ``torch.compile`` options such as
             ``{"mode": "max-autotune-no-cudagraphs"}``. It pays on a GPU, where the eager step
-            is bound by kernel launches; the first step compiles (seconds).
+            is bound by kernel launches; the first step compiles (seconds). On the CPU the
+            inductor options of :data:`CPU_INDUCTOR` are added unless ``mode`` is given (or
+            ``options`` sets them otherwise).
         **overrides: scenario fields, as for :func:`negenv.parallel_env`.
     """
 
@@ -114,6 +121,8 @@ class VectorNegotiationEnv:
         self._out = Recycler().empty if self.device.type == "cpu" and compile is False else None
         if compile is not False:
             options = {"dynamic": False, **(compile if isinstance(compile, dict) else {})}
+            if self.device.type == "cpu" and "mode" not in options:  # mode excludes options
+                options["options"] = {**CPU_INDUCTOR, **options.get("options", {})}
             self._advance_fn = torch.compile(self._advance, **options)
 
     # ---------------------------------------------------------------------- shapes
