@@ -16,7 +16,7 @@ import torch
 import negenv
 from negenv import rng
 from negenv.layout import MEDIATOR
-from negenv.vector import VectorNegotiationEnv
+from negenv.vector import CPU_INDUCTOR, VectorNegotiationEnv
 
 SCENARIOS = negenv.builtin_names()
 DEVICE = torch.device(os.environ.get("NEGENV_TEST_DEVICE", "cpu"))
@@ -381,6 +381,22 @@ def test_compiled_step_gives_the_eager_episodes(backend):
 def test_compile_option_is_checked():
     with pytest.raises(ValueError, match=r"compile = 'yes' is invalid: a bool or a dict"):
         VectorNegotiationEnv("lilliput", num_envs=2, compile="yes")
+
+
+def test_cpu_compile_adds_its_inductor_options_unless_told_otherwise(monkeypatch):
+    """On the CPU the step compiles without tail vectorisation (CPU_INDUCTOR); options the
+    caller gives win, and ``mode`` (which torch does not combine with options) is left alone."""
+    seen = []
+    monkeypatch.setattr(torch, "compile", lambda fn, **kw: seen.append(kw) or fn)
+    own = {"options": {"cpp.enable_loop_tail_vec": True, "max_fusion_size": 8}}
+    for compile in (True, own, {"mode": "max-autotune-no-cudagraphs"}):
+        VectorNegotiationEnv("lilliput", num_envs=2, device="cpu", compile=compile)
+    assert CPU_INDUCTOR == {"cpp.enable_loop_tail_vec": False}
+    assert seen == [
+        {"dynamic": False, "options": CPU_INDUCTOR},
+        {"dynamic": False, **own},
+        {"dynamic": False, "mode": "max-autotune-no-cudagraphs"},
+    ]
 
 
 def test_torchrl_collector_gathers_masked_batches():
