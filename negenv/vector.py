@@ -31,8 +31,8 @@ TensorDict = dict[str, Any]
 ROLES = ("party", "mediator")
 # Inductor's CPU code vectorises the innermost dimension, which in the rules is a party, issue
 # or option axis of 2-21 cells: with tail vectorisation each becomes a masked 16-lane
-# operation per batch row, and the compiled step at 16,384 multilateral_5 episodes ran 1.6x
-# slower with it than without (benchmarks/bench_vector.py --compile; same values either way).
+# operation per batch row: the compiled step of 4,096-16,384 multilateral_5 episodes ran
+# 1.45-1.6x slower with it than without (both in one process; the values are the same).
 CPU_INDUCTOR = {"cpp.enable_loop_tail_vec": False}
 
 
