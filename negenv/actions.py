@@ -66,6 +66,10 @@ class ActionCodec:
 
     def __init__(self, sc: Scenario, continuous: bool = False):
         self.sc, self.lay, self.continuous = sc, Layout.of(sc), continuous
+        # where each component's options start in a flat action row (plain attributes, so
+        # that torch.compile reads constants instead of tracing their computation)
+        self.offsets = np.concatenate([[0], np.cumsum(self.lay.party_nvec)[:-1]])
+        self.mediator_offsets = np.concatenate([[0], np.cumsum(self.lay.mediator_nvec)[:-1]])
 
     # ------------------------------------------------------------------------- templates
     def _discrete_party(self, phase: Phase, voting: bool, proposer: bool) -> np.ndarray:
@@ -126,14 +130,6 @@ class ActionCodec:
         return np.stack(
             [self._discrete_mediator(Phase.NEGOTIATE), self._discrete_mediator(Phase.IMPLEMENT)]
         )
-
-    @cached_property
-    def offsets(self) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self.lay.party_nvec)[:-1]])
-
-    @cached_property
-    def mediator_offsets(self) -> np.ndarray:
-        return np.concatenate([[0], np.cumsum(self.lay.mediator_nvec)[:-1]])
 
     # ----------------------------------------------------------------------------- masks
     def masks(self, s: State, templates: tuple[Array, Array] | None = None) -> tuple[Array, Array]:

@@ -69,9 +69,10 @@ class VectorNegotiationEnv:
         compile: run the step (rules, masks, observations) through ``torch.compile``:
             ``True`` for the defaults, or a dict of ``torch.compile`` options such as
             ``{"mode": "max-autotune-no-cudagraphs"}``. It pays on a GPU, where the eager step
-            is bound by kernel launches; the first step compiles (seconds). On the CPU the
-            inductor options of :data:`CPU_INDUCTOR` are added unless ``mode`` is given (or
-            ``options`` sets them otherwise).
+            is bound by kernel launches; the first step compiles (seconds). On the CPU, with
+            the default inductor backend, the options of :data:`CPU_INDUCTOR` are added unless
+            ``mode`` is given (``torch.compile`` takes one or the other) or ``options`` sets
+            them otherwise.
         **overrides: scenario fields, as for :func:`negenv.parallel_env`.
     """
 
@@ -121,7 +122,8 @@ class VectorNegotiationEnv:
         self._out = Recycler().empty if self.device.type == "cpu" and compile is False else None
         if compile is not False:
             options = {"dynamic": False, **(compile if isinstance(compile, dict) else {})}
-            if self.device.type == "cpu" and "mode" not in options:  # mode excludes options
+            inductor = options.get("backend", "inductor") == "inductor"
+            if inductor and self.device.type == "cpu" and "mode" not in options:
                 options["options"] = {**CPU_INDUCTOR, **options.get("options", {})}
             self._advance_fn = torch.compile(self._advance, **options)
 

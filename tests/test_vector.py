@@ -312,8 +312,8 @@ def test_state_fields_never_share_memory():
 
 
 def test_rules_trace_into_one_graph_and_compile_to_the_same_step():
-    """torch.compile sees the rules whole (no data-dependent branches, no graph breaks), and
-    the compiled step equals the eager one."""
+    """torch.compile sees the rules whole (no data-dependent branches, no graph breaks), the
+    env's compiled part is one graph, and the compiled step equals the eager one."""
     from negenv import core
     from negenv.randomness import draw_noise
 
@@ -330,6 +330,14 @@ def test_rules_trace_into_one_graph_and_compile_to_the_same_step():
     args = (venv.scenario, s, decoded, noise)
     explained = torch._dynamo.explain(core.step_state)(*args)
     assert explained.graph_break_count == 0, explained.break_reasons
+    # and the env's whole compiled part, the illegal-action check and decoding included, as a
+    # compiled env runs it (fresh observation tensors: the eager env's recycler stays eager)
+    traced = VectorNegotiationEnv(
+        "lilliput", num_envs=64, dtype=torch.float64, compile={"backend": "eager"}
+    )
+    parts = (s, venv._static, venv._masks, acts["party"], acts["mediator"], noise)
+    whole = torch._dynamo.explain(traced._advance)(*parts)
+    assert (whole.graph_count, whole.graph_break_count) == (1, 0), whole.break_reasons
     eager = core.step_state(*args)
     compiled = torch.compile(core.step_state, backend="eager")(*args)  # tracing, no codegen
     for field in s.__dict__:
@@ -385,17 +393,20 @@ def test_compile_option_is_checked():
 
 def test_cpu_compile_adds_its_inductor_options_unless_told_otherwise(monkeypatch):
     """On the CPU the step compiles without tail vectorisation (CPU_INDUCTOR); options the
-    caller gives win, and ``mode`` (which torch does not combine with options) is left alone."""
+    caller gives win, and ``mode`` (which torch does not combine with options) or another
+    backend is left alone."""
     seen = []
     monkeypatch.setattr(torch, "compile", lambda fn, **kw: seen.append(kw) or fn)
     own = {"options": {"cpp.enable_loop_tail_vec": True, "max_fusion_size": 8}}
-    for compile in (True, own, {"mode": "max-autotune-no-cudagraphs"}):
+    mode, eager = {"mode": "max-autotune-no-cudagraphs"}, {"backend": "eager"}
+    for compile in (True, own, mode, eager):
         VectorNegotiationEnv("lilliput", num_envs=2, device="cpu", compile=compile)
     assert CPU_INDUCTOR == {"cpp.enable_loop_tail_vec": False}
     assert seen == [
         {"dynamic": False, "options": CPU_INDUCTOR},
         {"dynamic": False, **own},
-        {"dynamic": False, "mode": "max-autotune-no-cudagraphs"},
+        {"dynamic": False, **mode},
+        {"dynamic": False, **eager},
     ]
 
 
