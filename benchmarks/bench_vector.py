@@ -151,8 +151,10 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
     venv = VectorNegotiationEnv(name, num_envs=b, device=device, check_actions=False)
     obs = venv.reset(seed=0)
     gen = torch.Generator(device=device).manual_seed(0)
-    for _ in range(8):  # a mix of phases
-        obs, *_ = venv.step(masked(venv, obs, gen))
+    ended = 0
+    for _ in range(24):  # a mix of phases, and the rate at which random play ends episodes
+        obs, _, terminated, truncated, _ = venv.step(masked(venv, obs, gen))
+        ended += int((terminated | truncated).sum())
     s, acts = venv.state, masked(venv, obs, gen)
     sc, lay = venv.scenario, venv.layout
 
@@ -165,16 +167,18 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
         sync(device)
         return (time.perf_counter() - t0) / repeats * 1e3
 
-    decoded = venv.codec.decode(s, acts["party"], acts["mediator"])
+    decoded = venv.codec.decode(s, acts["party"], acts.get("mediator"))
     noise = draw_noise(s.key, s.clock, lay.n, venv.dtype)
-    group = torch.arange(b, device=device) % 100  # 1% of the slots start a new episode
+    # the slots start new episodes at the rate the random play above ended them
+    period = max(1, round(24 * b / max(ended, 1)))
+    group = torch.arange(b, device=device) % period
 
     def reset_some():
         # The batched env draws new episodes ahead, in batches: time a cycle in which every
-        # slot starts one, from no episode drawn ahead, and give the cost per step (per 1%)
+        # slot starts one, from no episode drawn ahead, and give the cost per step
         venv.state = s
         venv._ahead, venv._ready = None, torch.zeros_like(venv._ready)
-        for k in range(100):
+        for k in range(period):
             venv.reset_where(group == k, obs)
 
     parts = {
@@ -186,12 +190,12 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
         "rules (step_state)": lambda: core.step_state(sc, s, decoded, noise),
         "action masks": lambda: venv._masks_of(s),
         "observations": lambda: observe.observations(sc, lay, s, venv._static, venv._buffer),
-        "auto-reset of 1%": reset_some,
+        f"auto-reset of {100 / period:.1f}%": reset_some,
     }
     floor = Floor(venv, obs)
     print(f"\n{name}, num_envs {b}: milliseconds per step")
     for label, f in parts.items():
-        cycle = 100 if f is reset_some else 1  # reset_some runs 100 steps' resets
+        cycle = period if f is reset_some else 1  # reset_some runs `period` steps' resets
         print(f"  {label:<24}{ms(f) / cycle:8.2f}")
     print(f"  {'floor (whole step)':<24}{ms(floor.step):8.2f}")
     size = sum(t.element_size() * t.numel() for role in obs.values() for t in role.values())

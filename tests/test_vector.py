@@ -449,3 +449,19 @@ def test_torchrl_collector_gathers_masked_batches():
     assert (
         after.any() and (rounds[after] == 0).all()
     )  # the step after an ending starts a new episode
+
+
+def test_vector_benchmark_runs_with_its_breakdown(capsys, monkeypatch):
+    """benchmarks/bench_vector.py end to end on a tiny budget, a scenario with and one without
+    a mediator: rates beside the floor, and the breakdown's auto-reset at random play's rate."""
+    import runpy
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_vector.py"
+    argv = [str(path), "--sizes", "16", "--seconds", "0.02", "--breakdown"]
+    monkeypatch.setattr("sys.argv", argv + ["--scenarios", "rubinstein", "multilateral_5"])
+    runpy.run_path(str(path), run_name="__main__")
+    out = capsys.readouterr().out
+    for name in ("rubinstein", "multilateral_5"):
+        assert f"{name}, num_envs 16: milliseconds per step" in out
+    assert out.count("auto-reset of ") == 2 and out.count("floor (whole step)") == 2
