@@ -240,7 +240,9 @@ class VectorNegotiationEnv:
         if self.illegal_action == "raise":
             self._raise_if_illegal(party, mediator)
         s = self.state
-        # the noise stays eager: inductor cannot fold the 64-bit hash constants of negenv.rng
+        # the noise stays eager: negenv.rng's hash wraps 64-bit products, which is undefined
+        # for C++'s signed integers, and inductor's CPU code (torch 2.13) got some lanes wrong
+        # (scalar loop tails; `arange * constant` folded into an index) against eager's bits
         noise = draw_noise(s.key, s.clock, self.layout.n, self.dtype)
         self.state, party_r, med_r, illegal, self._masks, views = self._advance_fn(
             s, self._static, self._masks, party, mediator, noise
