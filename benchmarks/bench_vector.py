@@ -11,8 +11,10 @@ time over the floor's. On a GPU the run also measures the device's copy bandwidt
 the roofline (bandwidth / bytes per agent-step) and the step's fraction of it. Actions are
 random and masked, drawn outside the timed region. Read the ratios: the machine may be shared.
 ``--breakdown`` also times the parts of one step at the largest size (milliseconds), beside the
-floor. ``--compile`` measures the env built with ``compile=True`` (its compile time is spent
-before the timed steps).
+floor, with the auto-reset at the rate the random play ended episodes. ``--compile`` measures
+the env built with ``compile=True`` (its compile time is spent before the timed steps); with
+``--breakdown`` it also times the part of the step that compiles, eager and compiled, on the
+same inputs.
 """
 
 from __future__ import annotations
@@ -143,8 +145,12 @@ def copy_bandwidth(device: torch.device, mib: int = 1024) -> float:
     return calls * 2 * src.numel() * 4 / spent
 
 
-def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> None:
-    """Milliseconds per part of a step, and observation bytes, beside the floor."""
+def breakdown(
+    name: str, b: int, device: torch.device, repeats: int = 10, compile: bool = False
+) -> None:
+    """Milliseconds per part of a step, and observation bytes, beside the floor; with
+    ``compile``, also the part of the step that ``compile=True`` compiles (illegal-action
+    check, decoding, rules, masks, observations), eager and compiled, on the same inputs."""
     from negenv import core, observe
     from negenv.randomness import draw_noise
 
@@ -173,13 +179,22 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
     period = max(1, round(24 * b / max(ended, 1)))
     group = torch.arange(b, device=device) % period
 
+    # auto-resets write the new episodes' rows in place: they get copies of their own, so
+    # that the other parts see the mid-episode state, its static features and masks
+    scratch = core.State(**{k: v.clone() for k, v in s.__dict__.items()})
+    obs_scratch = {role: {k: v.clone() for k, v in part.items()} for role, part in obs.items()}
+    static, masks = venv._static, venv._masks
+    held = [tuple(t.clone() for t in static), tuple(t.clone() for t in masks)]
+
     def reset_some():
         # The batched env draws new episodes ahead, in batches: time a cycle in which every
         # slot starts one, from no episode drawn ahead, and give the cost per step
-        venv.state = s
+        venv.state, (venv._static, venv._masks) = scratch, held
         venv._ahead, venv._ready = None, torch.zeros_like(venv._ready)
         for k in range(period):
-            venv.reset_where(group == k, obs)
+            venv.reset_where(group == k, obs_scratch)
+        held[:] = venv._static, venv._masks
+        venv.state, venv._static, venv._masks = s, static, masks
 
     parts = {
         "illegal-action check": lambda: venv.codec.illegal(
@@ -192,6 +207,12 @@ def breakdown(name: str, b: int, device: torch.device, repeats: int = 10) -> Non
         "observations": lambda: observe.observations(sc, lay, s, venv._static, venv._buffer),
         f"auto-reset of {100 / period:.1f}%": reset_some,
     }
+    if compile:
+        torch._dynamo.reset()
+        compiled = VectorNegotiationEnv(name, num_envs=b, device=device, compile=True)
+        inputs = (s, venv._static, venv._masks, acts["party"], acts.get("mediator"), noise)
+        parts["compiled part, eager"] = lambda: venv._advance(*inputs)
+        parts["compiled part, compiled"] = lambda: compiled._advance_fn(*inputs)
     floor = Floor(venv, obs)
     print(f"\n{name}, num_envs {b}: milliseconds per step")
     for label, f in parts.items():
@@ -249,7 +270,7 @@ def main() -> None:
                 line += f"{roof:>15,.0f}{m['rate'] / roof:>10.3f}"
             print(line)
         if args.breakdown:
-            breakdown(name, max(args.sizes), device)
+            breakdown(name, max(args.sizes), device, compile=args.compile)
 
 
 if __name__ == "__main__":
