@@ -32,7 +32,8 @@ ROLES = ("party", "mediator")
 # Inductor's CPU code vectorises the innermost dimension, which in the rules is a party, issue
 # or option axis of 2-21 cells: with tail vectorisation each becomes a masked 16-lane
 # operation per batch row: the compiled step of 4,096-16,384 multilateral_5 episodes ran
-# 1.45-1.6x slower with it than without (both in one process; the values are the same).
+# 1.45-1.6x slower with it than without (both in one process; the tests that hold the
+# compiled step to the eager one pass either way).
 CPU_INDUCTOR = {"cpp.enable_loop_tail_vec": False}
 
 
