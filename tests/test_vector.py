@@ -458,7 +458,7 @@ def test_vector_benchmark_runs_with_its_breakdown(capsys, monkeypatch):
     from pathlib import Path
 
     path = Path(__file__).parents[1] / "benchmarks" / "bench_vector.py"
-    argv = [str(path), "--sizes", "16", "--seconds", "0.02", "--breakdown"]
+    argv = [str(path), "--sizes", "16", "--seconds", "0.02", "--breakdown", "--threads", "1"]
     monkeypatch.setattr("sys.argv", argv + ["--scenarios", "rubinstein", "multilateral_5"])
     runpy.run_path(str(path), run_name="__main__")
     out = capsys.readouterr().out
