@@ -184,7 +184,7 @@ def breakdown(
     scratch = core.State(**{k: v.clone() for k, v in s.__dict__.items()})
     obs_scratch = {role: {k: v.clone() for k, v in part.items()} for role, part in obs.items()}
     static, masks = venv._static, venv._masks
-    held = [tuple(t.clone() for t in static), tuple(t.clone() for t in masks)]
+    held = tuple(t.clone() for t in static), tuple(t.clone() for t in masks)
 
     def reset_some():
         # The batched env draws new episodes ahead, in batches: time a cycle in which every
@@ -192,8 +192,7 @@ def breakdown(
         venv.state, (venv._static, venv._masks) = scratch, held
         venv._ahead, venv._ready = None, torch.zeros_like(venv._ready)
         for k in range(period):
-            venv.reset_where(group == k, obs_scratch)
-        held[:] = venv._static, venv._masks
+            venv.reset_where(group == k, obs_scratch)  # merges into the copies in place
         venv.state, venv._static, venv._masks = s, static, masks
 
     parts = {
