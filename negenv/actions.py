@@ -203,7 +203,7 @@ class ActionCodec:
         return Actions(
             party[..., 0] == 1,
             party[..., 1] == 1,
-            xp.where(coal == 0, -2, coal - 2),
+            coal - 2,  # KEEP -> -2, LEAVE -> -1, JOIN_0 + c -> c
             demand,
             proposal,
             *med,
@@ -234,7 +234,7 @@ class ActionCodec:
         return Actions(
             party[..., 0] >= 0.5,
             party[..., 1] >= 0.5,
-            xp.where(coal == 0, -2, coal - 2),
+            coal - 2,
             xp.astype(demand, dt),
             xp.astype(proposal, dt),
             *(xp.astype(m, dt) for m in med),

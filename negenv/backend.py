@@ -56,6 +56,7 @@ FAST_NUMPY.__dict__.update(
     mean=lambda x, axis=None: x.mean(axis=axis),
     astype=lambda x, dtype: x.astype(dtype),
     broadcast_to=_broadcast_to,
+    clip=lambda x, low, high: x.clip(low, high),
     reshape=lambda x, shape: x.reshape(shape),
     round=np.round,
     take=lambda x, idx: x[idx],

@@ -230,6 +230,7 @@ class NegotiationEnv(ParallelEnv):
         self.parties = party_names(n)
         self.possible_agents = self.parties + ([MEDIATOR] if self.scenario.mediated else [])
         self.agents: list[AgentID] = []
+        self._live = frozenset(self.possible_agents)  # every agent acts until the episode ends
         self._build_spaces()
         self.np_random, self.np_random_seed = seeding.np_random(None)
         self._episodes = 0
@@ -403,11 +404,13 @@ class NegotiationEnv(ParallelEnv):
 
     def _gather(self, actions: dict[AgentID, Any]) -> tuple[np.ndarray, np.ndarray | None]:
         """Stack the action dict into batch-first arrays, checking every action is in space."""
-        missing = [a for a in self.agents if a not in actions]
-        if missing:
-            raise ValueError(f"no action given for agents {missing}; every live agent must act")
-        unknown = [a for a in actions if a not in self.agents]
-        if unknown:
+        if not isinstance(actions, dict):
+            raise ValueError(f"actions must be a dict from agent to action; got {type(actions)}")
+        if actions.keys() != self._live:  # one set comparison on the usual step
+            missing = [a for a in self.agents if a not in actions]
+            if missing:
+                raise ValueError(f"no action given for agents {missing}; every live agent must act")
+            unknown = [a for a in actions if a not in self.agents]
             raise ValueError(f"actions given for unknown agents {unknown}; agents: {self.agents}")
         party = _stack_checked(
             self._action_spaces[self.parties[0]], [actions[a] for a in self.parties], self.parties
@@ -416,8 +419,7 @@ class NegotiationEnv(ParallelEnv):
         if self.scenario.mediated:
             mediator = _stack_checked(
                 self._action_spaces[MEDIATOR], [actions[MEDIATOR]], [MEDIATOR]
-            )[0]
-            mediator = mediator[None]
+            )  # already (1, A'): a batch of one
         return party[None], mediator
 
     def _illegal(self, party: np.ndarray, mediator: np.ndarray | None) -> np.ndarray:

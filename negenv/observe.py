@@ -11,6 +11,7 @@ float32.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -29,7 +30,8 @@ def _public(sc: Scenario, lay: Layout, s: State) -> list[Array]:
     stages = max(sc.implementation.n_stages, 1)
     budget = sc.mediator.budget
     left = xp.maximum(1.0 - s.budget_spent / budget, 0.0) if budget > 0 else s.trust * 0.0
-    phase = xp.stack([s.phase == int(Phase.NEGOTIATE), s.phase == int(Phase.IMPLEMENT)], axis=1)
+    # one column per running phase (NEGOTIATE = 0, IMPLEMENT = 1): a comparison with a range
+    phase = s.phase[:, None] == xp.arange(int(Phase.DONE), device=s.trust.device)
     parts = [
         s.power,
         xp.astype(phase, dt),
@@ -129,8 +131,7 @@ def _write(parts: list[Array | None], demands: Array, out: Array) -> Array:
         block = out[..., start : start + width]
         if part is None and isinstance(out, np.ndarray):
             block[...] = 0.0  # a slice of the last axis: reshaping it would copy
-            own = np.arange(n)[:, None]
-            out[:, own, start + own * k + np.arange(k)] = demands
+            out[(slice(None), *_own_rows(n, k, start))] = demands
         elif part is None:
             rows = block.unflatten(-1, (n, k))  # (B, N viewer, N row, K)
             rows.zero_()
@@ -141,6 +142,14 @@ def _write(parts: list[Array | None], demands: Array, out: Array) -> Array:
             block.copy_(part)
         start += width
     return out
+
+
+@functools.cache
+def _own_rows(n: int, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """(viewer, column) indices of each party's own demand row in a party observation whose
+    demand block starts at ``start``: built once per layout, not at every step."""
+    own = np.arange(n)[:, None]
+    return own, start + own * k + np.arange(k)
 
 
 def _clip(x: Array) -> Array:

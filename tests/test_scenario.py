@@ -194,6 +194,11 @@ def test_action_errors_name_the_culprit_only():
     actions["party_9"] = actions["party_2"]
     with pytest.raises(ValueError, match=r"unknown agents \['party_9'\]"):
         env.step(actions)
+    del actions["party_9"], actions["party_4"]
+    with pytest.raises(ValueError, match=r"no action given for agents \['party_4'\]"):
+        env.step(actions)
+    with pytest.raises(ValueError, match=r"must be a dict from agent to action; got <class 'list'>"):
+        env.step(list(actions.values()))
 
 
 def test_numpy_numbers_are_accepted_for_number_fields():
