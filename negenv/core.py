@@ -283,7 +283,7 @@ def decide(sc: Scenario, yes: Array, power: Array) -> Array:
     if sc.decision_rule == "qualified_majority":
         # powers sum to 1 only up to rounding (1e-7 in float32): a tolerance far above it
         # lets both dtypes pass exactly the same texts
-        return xp.sum(xp.where(yes, power, 0.0), axis=1) >= sc.quota - 1e-6
+        return xp.sum(power * yes, axis=1) >= sc.quota - 1e-6
     return 2 * xp.sum(xp.astype(yes, power.dtype), axis=1) > sc.n_parties
 
 
@@ -393,9 +393,11 @@ def revise(sc: Scenario, s: State, a: Actions, noise: Noise, stays: Array, seen:
     round_ = s.round + xp.astype(stays, s.round.dtype)
     voice, proposer = s.voice, s.proposer
     if sc.mediated:  # the text moved the way a party asked in its last signal
-        moved = xp.sign(text - s.proposal)[:, None, :]
-        heard = (seen != 0) & (xp.sign(seen) == moved)
-        voice = voice + xp.where(stays[:, None], xp.sum(xp.astype(heard, voice.dtype), axis=2), 0)
+        # (a zero step where negotiation has ended: a signal is heard when its product with
+        # the step is positive, which needs both nonzero and of one sign)
+        moved = xp.sign(text - s.proposal) * xp.astype(stays, text.dtype)[:, None]
+        heard = seen * moved[:, None, :] > 0
+        voice = voice + xp.sum(xp.astype(heard, voice.dtype), axis=2)
     else:
         proposer = xp.where(stays, recognise(sc, s.power, noise.recognise, round_), proposer)
     s = s.replace(

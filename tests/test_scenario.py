@@ -197,7 +197,7 @@ def test_action_errors_name_the_culprit_only():
     del actions["party_9"], actions["party_4"]
     with pytest.raises(ValueError, match=r"no action given for agents \['party_4'\]"):
         env.step(actions)
-    with pytest.raises(ValueError, match=r"must be a dict from agent to action; got <class 'list'>"):
+    with pytest.raises(ValueError, match=r"must be a dict from agent to action; got <class 'list'"):
         env.step(list(actions.values()))
 
 
