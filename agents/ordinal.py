@@ -86,8 +86,9 @@ class VoteThreshold:
     utility of the standing text (from its own type in the observation), the network emits
     the reservation utility ``theta`` and the log of the sharpness ``kappa``, and the reject
     logit is 0. Acceptance is monotone in the text's utility at every state, and it sharpens
-    by ratios (:mod:`agents.bell`). Measured in ``rubinstein`` (README) it did not bring the
-    responders' thresholds to their continuation; it is kept as an option, off by default.
+    by ratios (:mod:`agents.bell`). Measured in ``rubinstein`` (docs/results.md) it did not
+    bring the responders' thresholds to their continuation; it is kept as an option, off by
+    default.
 
     Args:
         layout: the scenario layout whose party observations are read.

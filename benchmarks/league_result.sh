@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
-# The league result of the README: a league on multilateral_5 that starts from the main job's
+# The league result of docs/robustness.md: a league on multilateral_5 that starts from the main job's
 # mediator and guarantees_monitoring, scored against the union of held-out populations
 # (scripted threshold, mixed, opportunistic, exploiters, and learned parties trained on
 # seeds and against mediators the league never used) beside nbs_seen, nbs_full and the main
 # job's mediator, then its exploitability. CPU, one torch thread per run. Every mediator here
-# was trained with softplus text bells (--no-log-precision), as the README measured them.
+# was trained with softplus text bells (--no-log-precision), as docs/robustness.md measured them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 main=runs/multilateral_5-mediator-torch-s0/best.pt
@@ -28,7 +28,7 @@ python benchmarks/per_population.py reports/league-heldout
 python -m negenv.exploit --mediator runs/league-main/mediator.mix.json --population mixed \
     --scenario multilateral_5 --ranks strongest median weakest weakest2 --steps 1000000 \
     --episodes 2000 --out reports/exploit/league-main.json
-# the second league of the README: every scripted party population and nbs_seen in the
+# the second league of docs/robustness.md: every scripted party population and nbs_seen in the
 # meta-game from the start (about 50 min), scored on the same held-out union
 python train.py --league --iterations 3 --mediators "$main" guarantees_monitoring nbs_seen \
     --populations threshold mixed opportunistic exploiters --response-steps 1000000 \

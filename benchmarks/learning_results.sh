@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The learning results of the README and the closing notes, run by run (CPU, 2 cores: the
+# The learning results of the README and docs/results.md, run by run (CPU, 2 cores: the
 # parties and Rubinstein runs take a few minutes each, the long mediator run about 20 on idle cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,7 @@ python -m negenv.evaluate --mediator runs/multilateral_5-mediator-torch-s0/best.
 python benchmarks/per_population.py runs/transfer-lp
 python benchmarks/mediator_incentives.py --episodes 4000           # can parties game it?
 python benchmarks/mediator_incentives.py --episodes 4000 --mediator runs/softplus-s0/best.pt \
-    --mediator nbs_seen                                            # the README table (softplus)
+    --mediator nbs_seen                                            # the incentives table of docs/results.md (softplus)
 python train.py --config configs/train/mediator_multilateral_5_long.yaml   # add --threads 1 beside other work
 for m in guarantees_monitoring_off guarantees_monitoring; do      # parties that learn
     python train.py --config configs/train/parties_multilateral_5.yaml --mediator "$m" \

@@ -98,7 +98,7 @@ class TrainConfig:
     is ``exp`` of the network's output, not ``softplus`` of it (agents.bell), so that a
     text's spread narrows by a ratio per unit of the output, not by an amount (softplus
     narrows a 0.05-wide bell by a few percent per unit, and the texts stay wider than the
-    choice needs; the README measures both). Actors without a bell (the MLP actors) have no
+    choice needs; docs/results.md measures both). Actors without a bell (the MLP actors) have no
     precision and ignore it. ``--no-log-precision`` trains as runs did before it existed."""
     threshold_votes: bool = False
     """With ``party_actor`` ordinal or ego: a party votes by a threshold on the standing
@@ -141,7 +141,7 @@ class TrainConfig:
     (torch backend): the critic learns ``V(s) / delta**round(s)`` and GAE discounts a step
     by ``delta`` to the rounds it spends, an exact change of units. A decision in round t
     then weighs in an update as much as one in round 0, instead of ``delta**t`` as much
-    (useful with ``subgames``; the README's Rubinstein table says what it changed)."""
+    (useful with ``subgames``; docs/results.md's Rubinstein tables say what it changed)."""
     compile: bool = False
     """Compile each learner's actor and critic, and the batched env's step, with
     ``torch.compile`` (torch backend): fewer, fused passes over the set actor's token tensor

@@ -80,7 +80,7 @@ class LeagueConfig:
     background), whatever the parties' meta-strategy: its meta-game payoff is ``(1 - s) A +
     s * mean(A[:, background])`` and its responses train against that mixture. Plain PSRO at
     0, where the party role drops every population that gives the parties less and the
-    mediator specialises on the rest (the README's league section shows it collapse on
+    mediator specialises on the rest (docs/robustness.md shows it collapse on
     scripted parties)."""
     log_precision: bool = True
     """The mediator responses' text bells (TrainConfig.log_precision; False: softplus, as
@@ -166,7 +166,7 @@ def solve(
     leaves the equilibria where they are, but the replicator dynamics move at the speed of the
     payoff differences: on the league's raw tables, where members differ by 0.01 or less,
     OpenSpiel's default step (1e-3, 1e5 steps) barely leaves the uniform mixture (a
-    NashConv of 0.011 left on the README's leagues; 1e-5 after rescaling, step 1)."""
+    NashConv of 0.011 left on the leagues of docs/robustness.md; 1e-5 after rescaling, step 1)."""
     if a.shape == (1, 1):
         return np.ones(1), np.ones(1)
     if solver == "prd":
