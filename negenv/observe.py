@@ -149,7 +149,10 @@ def _own_rows(n: int, k: int, start: int) -> tuple[np.ndarray, np.ndarray]:
     """(viewer, column) indices of each party's own demand row in a party observation whose
     demand block starts at ``start``: built once per layout, not at every step."""
     own = np.arange(n)[:, None]
-    return own, start + own * k + np.arange(k)
+    cols = start + own * k + np.arange(k)
+    own.setflags(write=False)  # shared by every call with this layout
+    cols.setflags(write=False)
+    return own, cols
 
 
 def _clip(x: Array) -> Array:
