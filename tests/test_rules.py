@@ -383,6 +383,25 @@ def test_voice_counts_text_moves_in_the_demanded_direction():
     assert s.voice[0].tolist() == [1, 0]
 
 
+def test_voice_needs_a_signal_a_move_and_a_negotiation_that_goes_on():
+    three = {"power": {"kind": "fixed", "values": [0.4, 0.3, 0.3]}}
+    three |= {"ideals": [[0.2], [0.8], [0.5]], "weights": [[1.0]] * 3}
+    sc = kit.scenario(n_parties=3, types=three)
+    s = kit.start(sc, 0)
+    signals = [[1.0], [-1.0], [0.0]]  # up, down, hold
+    s, _, _ = step(sc, s, kit.actions(sc, s, demand=signals), kit.noise(3))
+    s, _, _ = step(sc, s, kit.actions(sc, s, demand=signals, med_proposal=[0.6]), kit.noise(3))
+    assert s.voice[0].tolist() == [1, 0, 0]  # the text moved up: only the up signal is heard
+    s, _, _ = step(sc, s, kit.actions(sc, s, demand=signals), kit.noise(3))
+    assert s.voice[0].tolist() == [1, 0, 0]  # the text did not move: nobody is heard
+    s, _, _ = step(sc, s, kit.actions(sc, s, demand=signals, med_proposal=[0.4]), kit.noise(3))
+    assert s.voice[0].tolist() == [1, 1, 0]  # moved down
+    # the text passes this round, so the mediator's next text is never posted: no voice
+    yes = [1, 1, 1]
+    s, _, _ = step(sc, s, kit.actions(sc, s, yes, demand=signals, med_proposal=[0.6]), kit.noise(3))
+    assert int(s.phase[0]) != Phase.NEGOTIATE and s.voice[0].tolist() == [1, 1, 0]
+
+
 def three_proposers(**recognition):
     """Alternating offers among 3 parties of power 0.5, 0.3, 0.2 with the given recognition."""
     return kit.scenario(
