@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -404,7 +405,7 @@ class NegotiationEnv(ParallelEnv):
 
     def _gather(self, actions: dict[AgentID, Any]) -> tuple[np.ndarray, np.ndarray | None]:
         """Stack the action dict into batch-first arrays, checking every action is in space."""
-        if not isinstance(actions, dict):
+        if type(actions) is not dict and not isinstance(actions, Mapping):
             raise ValueError(f"actions must be a dict from agent to action; got {type(actions)}")
         if actions.keys() != self._live:  # one set comparison on the usual step
             missing = [a for a in self.agents if a not in actions]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import types
 
 import numpy as np
 import pytest
@@ -199,6 +200,8 @@ def test_action_errors_name_the_culprit_only():
         env.step(actions)
     with pytest.raises(ValueError, match=r"must be a dict from agent to action; got <class 'list'"):
         env.step(list(actions.values()))
+    every = {a: env.action_space(a).sample() for a in env.agents}
+    env.step(types.MappingProxyType(every))  # any read-only mapping will do
 
 
 def test_numpy_numbers_are_accepted_for_number_fields():
