@@ -175,9 +175,10 @@ def breakdown(
 
     decoded = venv.codec.decode(s, acts["party"], acts.get("mediator"))
     noise = draw_noise(s.key, s.clock, lay.n, venv.dtype)
-    # the slots start new episodes at the rate the random play above ended them
-    period = max(1, round(24 * b / max(ended, 1)))
-    group = torch.arange(b, device=device) % period
+    # the slots start new episodes at the rate the random play above ended them: a cycle of
+    # `period` steps starts one in every slot (groups past b are empty: nothing to time)
+    period = max(1, round(24 * b / ended)) if ended else 0
+    group = torch.arange(b, device=device) % max(period, 1)
 
     # auto-resets write the new episodes' rows in place: they get copies of their own, so
     # that the other parts see the mid-episode state, its static features and masks
@@ -191,7 +192,7 @@ def breakdown(
         # slot starts one, from no episode drawn ahead, and give the cost per step
         venv.state, (venv._static, venv._masks) = scratch, held
         venv._ahead, venv._ready = None, torch.zeros_like(venv._ready)
-        for k in range(period):
+        for k in range(min(period, b)):
             venv.reset_where(group == k, obs_scratch)  # merges into the copies in place
         venv.state, venv._static, venv._masks = s, static, masks
 
@@ -204,8 +205,9 @@ def breakdown(
         "rules (step_state)": lambda: core.step_state(sc, s, decoded, noise),
         "action masks": lambda: venv._masks_of(s),
         "observations": lambda: observe.observations(sc, lay, s, venv._static, venv._buffer),
-        f"auto-reset of {100 / period:.1f}%": reset_some,
     }
+    if period:
+        parts[f"auto-reset of {100 / period:.1f}%"] = reset_some
     if compile:
         torch._dynamo.reset()
         compiled = VectorNegotiationEnv(name, num_envs=b, device=device, compile=True)
@@ -214,6 +216,8 @@ def breakdown(
         parts["compiled part, compiled"] = lambda: compiled._advance_fn(*inputs)
     floor = Floor(venv, obs)
     print(f"\n{name}, num_envs {b}: milliseconds per step")
+    if not period:
+        print("  (no episode ended in the 24 warm-up steps: no auto-reset to time)")
     for label, f in parts.items():
         cycle = period if f is reset_some else 1  # reset_some runs `period` steps' resets
         print(f"  {label:<24}{ms(f) / cycle:8.2f}")

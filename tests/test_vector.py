@@ -465,3 +465,24 @@ def test_vector_benchmark_runs_with_its_breakdown(capsys, monkeypatch):
     for name in ("rubinstein", "multilateral_5"):
         assert f"{name}, num_envs 16: milliseconds per step" in out
     assert out.count("auto-reset of ") == 2 and out.count("floor (whole step)") == 2
+
+
+def test_vector_benchmark_breakdown_without_an_ended_episode(capsys, monkeypatch):
+    """When the warm-up ends no episode there is no auto-reset rate to time: the breakdown
+    says so instead of timing a cycle of 24 * num_envs steps."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "benchmarks" / "bench_vector.py"
+    spec = importlib.util.spec_from_file_location("bench_vector", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+
+    def reject_all(venv, obs, gen):  # every vote a no: a 50-round Rubinstein game runs on
+        return {r: torch.zeros(venv.action_shape(r), dtype=torch.int64) for r in venv.roles}
+
+    monkeypatch.setattr(bench, "masked", reject_all)
+    bench.breakdown("rubinstein", 16, torch.device("cpu"), repeats=1)
+    out = capsys.readouterr().out
+    assert "no episode ended in the 24 warm-up steps" in out
+    assert "auto-reset of" not in out and "rules (step_state)" in out
