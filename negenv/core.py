@@ -595,8 +595,11 @@ def shock(sc: Scenario, s: State, u: Array, active: Array) -> State:
     im = sc.implementation
     hit = active[:, None] & (u < im.shock_prob)
     power = s.power * (1.0 + im.shock_power * xp.astype(hit, u.dtype))
+    # renormalised only where a shock hit: dividing by a sum that rounds off 1 would move
+    # every other episode's powers by an ulp a step
+    struck = xp.any(hit, axis=1)[:, None]
     return s.replace(
-        power=power / xp.sum(power, axis=1, keepdims=True),
+        power=xp.where(struck, power / xp.sum(power, axis=1, keepdims=True), s.power),
         batna=xp.where(hit, xp.minimum(s.batna + im.shock_batna, 1.0), s.batna),
         shocks=s.shocks + xp.astype(hit, s.shocks.dtype),
     )

@@ -157,6 +157,26 @@ def test_shock_raises_power_and_batna():
     assert r[0][0] == approx(0.175 + 0.36 * 0.075)
 
 
+def test_a_stage_without_a_shock_leaves_the_powers_bit_for_bit():
+    sc = kit.scenario(
+        n_parties=3,
+        types={
+            "power": {"kind": "fixed", "values": [0.3, 0.6, 0.1]},
+            "ideals": [[0.2]] * 3,
+            "weights": [[1.0]] * 3,
+        },
+        implementation={"n_stages": 4, "shock_prob": 0.5, "shock_power": 0.5},
+    )
+    # powers whose float sum is not 1: dividing by it would move each by an ulp
+    power = np.array([[0.3, 0.6, 0.1]])
+    assert power.sum() != 1.0
+    s = kit.implementing(sc, cover=(0.0, 0.0, 0.0)).replace(power=power)
+    calm = core.shock(sc, s, np.full((1, 3), 0.9), np.array([True]))
+    assert calm.power.tobytes() == power.tobytes()
+    hit = core.shock(sc, s, np.array([[0.1, 0.9, 0.9]]), np.array([True]))
+    assert hit.power[0] == approx(np.array([0.45, 0.6, 0.1]) / 1.15)
+
+
 def test_victim_shares_stay_exact_for_a_near_dominant_party_in_float32():
     power = np.array([[1.0, 1e-9, 1e-9]], dtype=np.float32)  # 1 - p_0 rounds to 0
     flags = np.array([[[False], [True], [False]]])
