@@ -10,9 +10,11 @@ and :func:`ratify`), then :func:`implement`, then :func:`settle` for episodes th
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass
 from typing import Any
 
+from negenv import rows
 from negenv.backend import compiling, namespace, needed
 from negenv.layout import Phase, Status
 from negenv.randomness import Noise, TypeDraw
@@ -334,7 +336,9 @@ def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     s, passed = vote(sc, s, a, active)
     in_force = passed
     if needed(passed):
-        s, in_force = conclude(sc, s, a.vote, passed, noise.ratify, blocs)
+        s, in_force = rows.branch(
+            passed, functools.partial(conclude, sc), s, a.vote, passed, noise.ratify, blocs
+        )
     return revise(sc, s, a, noise, active & ~in_force, seen)
 
 
@@ -702,12 +706,13 @@ def step_state(sc: Scenario, s: State, a: Actions, noise: Noise) -> tuple[State,
         s = s.replace(
             illegal=s.illegal + bad[:, :-1], mediator_illegal=s.mediator_illegal + bad[:, -1]
         )
+    # a branch runs on the episodes that take it when few do (negenv.rows: same values)
     if needed(negotiating):
-        s = negotiate(sc, s, a, noise, negotiating)
+        s = rows.branch(negotiating, functools.partial(negotiate, sc), s, a, noise, negotiating)
     if needed(implementing):
-        s = implement(sc, s, a, noise, implementing)
+        s = rows.branch(implementing, functools.partial(implement, sc), s, a, noise, implementing)
     ended = (negotiating | implementing) & (s.phase == int(Phase.DONE))
     mediator_reward = s.trust * 0.0
     if needed(ended):
-        s, mediator_reward = settle(sc, s, ended)
+        s, mediator_reward = rows.branch(ended, functools.partial(settle, sc), s, ended)
     return s, realised(s) - before, mediator_reward
