@@ -337,7 +337,7 @@ def negotiate(sc: Scenario, s: State, a: Actions, noise: Noise, active: Array) -
     in_force = passed
     if needed(passed):
         s, in_force = rows.branch(
-            passed, functools.partial(conclude, sc), s, a.vote, passed, noise.ratify, blocs
+            passed, functools.partial(conclude, sc), s, a.vote, passed, noise, blocs
         )
     return revise(sc, s, a, noise, active & ~in_force, seen)
 
@@ -364,7 +364,7 @@ def vote(sc: Scenario, s: State, a: Actions, active: Array) -> tuple[State, Arra
     return s, passed
 
 
-def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Array, blocs: Array):
+def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Noise, blocs: Array):
     """Ratify passed texts; those ratified enter into force, the others cost trust.
 
     A party is a holdout on a text in force only if it voted against it itself; it is
@@ -374,7 +374,7 @@ def conclude(sc: Scenario, s: State, own_vote: Array, passed: Array, noise: Arra
     u = utility(sc, s.ideal, s.weight, s.capability, s.proposal)
     in_force, overridden = passed, s.overridden
     if sc.ratification.enabled:
-        ratified, audience = ratify(sc, s, u, blocs, noise)
+        ratified, audience = ratify(sc, s, u, blocs, noise.ratify)
         in_force = passed & ratified
         overridden = xp.where(in_force[:, None], ~audience, s.overridden)
     failed = passed & ~in_force

@@ -146,6 +146,37 @@ def draw_noise(key: Array, clock: Array, n: int, dtype: Any) -> Noise:
     return split_noise(rng.uniform(key, clock, 4 * n + 1, dtype), n)
 
 
+class NoiseOnDemand:
+    """The noise of :func:`draw_noise`, each field drawn when the rules first read it, for
+    the rows that read it: a step of a large batch reads the audiences' noise only where a
+    text passed and the stages' only where an agreement runs (:mod:`negenv.rows`), and the
+    counter-based draws give each row its numbers whichever rows are drawn with it."""
+
+    _START = {"ratify": 0, "detect": 1, "honour": 2, "shock": 3, "recognise": 4}
+
+    def __init__(self, key: Array, clock: Array, n: int, dtype: Any):
+        self.key, self.clock, self.n, self.dtype = key, clock, n, dtype
+
+    def __getattr__(self, name: str) -> Array:
+        # reached only for a field not drawn yet
+        if name not in self._START:
+            raise AttributeError(name)
+        n, start = self.n, self._START[name] * self.n
+        width = 1 if name == "recognise" else n
+        u = rng.uniform(self.key, self.clock, width, self.dtype, start=start)
+        self.__dict__[name] = value = u[:, 0] if name == "recognise" else u
+        return value
+
+    def take_rows(self, idx: Array) -> NoiseOnDemand:
+        """The same noise for the rows ``idx`` (fields drawn already are gathered)."""
+        part = NoiseOnDemand(
+            self.key.index_select(0, idx), self.clock.index_select(0, idx), self.n, self.dtype
+        )
+        for name in self._START.keys() & self.__dict__.keys():
+            part.__dict__[name] = self.__dict__[name].index_select(0, idx)
+        return part
+
+
 def split_noise(u: Array, n: int) -> Noise:
     """The :class:`Noise` held in rows (B, 4N + 1) of uniforms, as :func:`draw_noise` lays them.
 

@@ -52,10 +52,11 @@ def episode_keys(seed: int, slots: Array, episodes: Array) -> Array:
     return _mix(z + _M1 * (episodes + 1))
 
 
-def uniform(key: Array, counter: Array | int, width: int, dtype: Any) -> Array:
-    """(B, width) uniforms in [0, 1) for keys (B,) and one counter per key (or a constant)."""
+def uniform(key: Array, counter: Array | int, width: int, dtype: Any, start: int = 0) -> Array:
+    """(B, width) uniforms in [0, 1) for keys (B,) and one counter per key (or a constant):
+    the columns ``start .. start + width - 1`` of what a wider draw gives."""
     xp = namespace(key)
-    j = xp.arange(1, width + 1, dtype=key.dtype, device=key.device)
+    j = xp.arange(start + 1, start + width + 1, dtype=key.dtype, device=key.device)
     counter = key * 0 + counter  # an int64 array even when a Python int is given
     z = _mix(_mix(key * _GOLDEN + counter * _M2 + _GOLDEN)[:, None] + j * _GOLDEN)
     z >>= 40  # the top 24 bits, as a logical shift would leave them

@@ -46,9 +46,12 @@ def sparse_rows(mask: Array) -> Array | None:
 
 def take(tree: Any, idx: Array) -> Any:
     """The rows ``idx`` of every array in ``tree`` (arrays, dataclasses of them, tuples,
-    None)."""
+    None, objects with their own ``take_rows``)."""
     if tree is None:
         return None
+    own = getattr(tree, "take_rows", None)  # e.g. noise drawn on demand
+    if own is not None:
+        return own(idx)
     if dataclasses.is_dataclass(tree):
         return _rebuild(tree, {k: take(v, idx) for k, v in tree.__dict__.items()})
     if isinstance(tree, tuple):

@@ -24,7 +24,7 @@ from negenv.actions import ActionCodec, check_illegal_mode, illegal_message
 from negenv.buffers import Recycler
 from negenv.layout import Layout, Phase
 from negenv.outcome import outcome_batch
-from negenv.randomness import draw_noise, sample_types
+from negenv.randomness import NoiseOnDemand, draw_noise, sample_types
 from negenv.scenario import Scenario, load, with_overrides
 
 TensorDict = dict[str, Any]
@@ -119,8 +119,11 @@ class VectorNegotiationEnv:
         if not isinstance(compile, (bool, dict)):
             raise ValueError(f"compile = {compile!r} is invalid: a bool or a dict of options")
         self._advance_fn = self._advance
-        # observations written into recycled tensors: fresh ones cost page faults on CPU
-        self._out = Recycler().empty if self.device.type == "cpu" and compile is False else None
+        # eager on the CPU: observations are written into recycled tensors (fresh ones cost
+        # page faults) and the noise is drawn for the rows that read it (negenv.rows)
+        eager_cpu = self.device.type == "cpu" and compile is False
+        self._out = Recycler().empty if eager_cpu else None
+        self._noise = NoiseOnDemand if eager_cpu else draw_noise
         if compile is not False:
             options = {"dynamic": False, **(compile if isinstance(compile, dict) else {})}
             inductor = options.get("backend", "inductor") == "inductor"
@@ -244,7 +247,7 @@ class VectorNegotiationEnv:
         # the noise stays eager: negenv.rng's hash wraps 64-bit products, which is undefined
         # for C++'s signed integers, and inductor's CPU code (torch 2.13) got some lanes wrong
         # (scalar loop tails; `arange * constant` folded into an index) against eager's bits
-        noise = draw_noise(s.key, s.clock, self.layout.n, self.dtype)
+        noise = self._noise(s.key, s.clock, self.layout.n, self.dtype)
         self.state, party_r, med_r, illegal, self._masks, views = self._advance_fn(
             s, self._static, self._masks, party, mediator, noise
         )

@@ -53,3 +53,6 @@ def test_keys_and_uniforms_are_splitmix64(backend):
     # float32 holds the same 24-bit values
     u32 = rng.uniform(keys, 11, 6, np.float32 if backend == "numpy" else torch.float32)
     assert np.asarray(u32, dtype=np.float64).tolist() == want
+    # a draw from column `start` is those columns of a wider draw
+    part = rng.uniform(keys, 11, 2, dtype, start=3)
+    assert np.asarray(part).tolist() == [row[3:5] for row in want]

@@ -10,7 +10,7 @@ import torch
 
 from negenv import core, rows
 from negenv.layout import Phase
-from negenv.randomness import draw_noise
+from negenv.randomness import NoiseOnDemand, draw_noise
 from negenv.vector import VectorNegotiationEnv
 from tests.test_vector import random_actions
 
@@ -55,7 +55,7 @@ def test_each_branch_on_its_rows_equals_the_whole_batch(name):
         (negotiating, core.negotiate, (s, a, noise, negotiating)),
         (implementing, core.implement, (s, a, noise, implementing)),
         (ending, core.settle, (s, ending)),
-        (passed, core.conclude, (voted, a.vote, passed, noise.ratify, s.coalition)),
+        (passed, core.conclude, (voted, a.vote, passed, noise, s.coalition)),
     ]
     for mask, rule, args in cases:
         label = rule.__name__
@@ -101,3 +101,23 @@ def test_sparse_rows_only_where_it_pays():
     many = torch.rand(B, generator=torch.Generator().manual_seed(0)) < 0.5
     assert rows.sparse_rows(many) is None  # past MAX_SHARE
     assert rows.sparse_rows(np.asarray(few)) is None  # numpy: the PettingZoo env skips idle
+
+
+def test_noise_on_demand_is_the_noise_drawn_whole_for_any_rows():
+    key = torch.arange(B, dtype=torch.int64) * 7919 + 11
+    clock = torch.arange(B, dtype=torch.int64) % 13
+    whole = draw_noise(key, clock, 5, torch.float32)
+    idx = torch.tensor([3, 17, B - 1])
+    fresh = NoiseOnDemand(key, clock, 5, torch.float32)
+    part = fresh.take_rows(idx)  # drawn for three rows only
+    assert not {"ratify", "detect"} & part.__dict__.keys()
+    drawn = NoiseOnDemand(key, clock, 5, torch.float32)
+    assert torch.equal(drawn.detect, whole.detect)  # drawn whole, then gathered
+    gathered = drawn.take_rows(idx)
+    for name in ("ratify", "detect", "honour", "shock", "recognise"):
+        want = getattr(whole, name)
+        assert torch.equal(getattr(fresh, name), want), name
+        assert torch.equal(getattr(part, name), want.index_select(0, idx)), name
+        assert torch.equal(getattr(gathered, name), want.index_select(0, idx)), name
+    with pytest.raises(AttributeError):
+        fresh.other  # noqa: B018
