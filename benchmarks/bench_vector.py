@@ -203,6 +203,10 @@ def breakdown(
         "decode actions": lambda: venv.codec.decode(s, acts["party"], acts.get("mediator")),
         "draw noise": lambda: draw_noise(s.key, s.clock, lay.n, venv.dtype),
         "rules (step_state)": lambda: core.step_state(sc, s, decoded, noise),
+        # what the eager CPU step runs: noise drawn for the rows that read it (negenv.rows)
+        "rules, noise on demand": lambda: core.step_state(
+            sc, s, decoded, venv._noise(s.key, s.clock, lay.n, venv.dtype)
+        ),
         "action masks": lambda: venv._masks_of(s),
         "observations": lambda: observe.observations(sc, lay, s, venv._static, venv._buffer),
     }
