@@ -147,32 +147,39 @@ def draw_noise(key: Array, clock: Array, n: int, dtype: Any) -> Noise:
 
 
 class NoiseOnDemand:
-    """The noise of :func:`draw_noise`, each field drawn when the rules first read it, for
-    the rows that read it: a step of a large batch reads the audiences' noise only where a
-    text passed and the stages' only where an agreement runs (:mod:`negenv.rows`), and the
-    counter-based draws give each row its numbers whichever rows are drawn with it."""
+    """The noise of :func:`draw_noise`, drawn when the rules first read it, for the rows that
+    read it: a step of a large batch reads the audiences' noise only where a text passed and
+    the stages' only where an agreement runs (:mod:`negenv.rows`), and the counter-based
+    draws give each row its numbers whichever rows are drawn with it. The fields one rule
+    reads together (a stage's detection, honouring and shocks) are drawn together."""
 
-    _START = {"ratify": 0, "detect": 1, "honour": 2, "shock": 3, "recognise": 4}
+    # field groups: (first column, in units of N; fields in column order)
+    _GROUPS = ((0, ("ratify",)), (1, ("detect", "honour", "shock")), (4, ("recognise",)))
+    _FIELDS = {name: group for group in _GROUPS for name in group[1]}
 
     def __init__(self, key: Array, clock: Array, n: int, dtype: Any):
         self.key, self.clock, self.n, self.dtype = key, clock, n, dtype
 
     def __getattr__(self, name: str) -> Array:
         # reached only for a field not drawn yet
-        if name not in self._START:
+        if name not in self._FIELDS:
             raise AttributeError(name)
-        n, start = self.n, self._START[name] * self.n
-        width = 1 if name == "recognise" else n
-        u = rng.uniform(self.key, self.clock, width, self.dtype, start=start)
-        self.__dict__[name] = value = u[:, 0] if name == "recognise" else u
-        return value
+        first, names = self._FIELDS[name]
+        n = self.n
+        if names == ("recognise",):
+            self.__dict__[name] = rng.uniform(self.key, self.clock, 1, self.dtype, 4 * n)[:, 0]
+            return self.__dict__[name]
+        u = rng.uniform(self.key, self.clock, len(names) * n, self.dtype, start=first * n)
+        for i, field in enumerate(names):
+            self.__dict__[field] = u[:, i * n : (i + 1) * n]
+        return self.__dict__[name]
 
     def take_rows(self, idx: Array) -> NoiseOnDemand:
         """The same noise for the rows ``idx`` (fields drawn already are gathered)."""
         part = NoiseOnDemand(
             self.key.index_select(0, idx), self.clock.index_select(0, idx), self.n, self.dtype
         )
-        for name in self._START.keys() & self.__dict__.keys():
+        for name in self._FIELDS.keys() & self.__dict__.keys():
             part.__dict__[name] = self.__dict__[name].index_select(0, idx)
         return part
 
