@@ -86,7 +86,9 @@ def test_steps_with_and_without_compaction_agree(monkeypatch):
         monkeypatch.undo()
         implementing = s.phase == int(Phase.IMPLEMENT)
         compacted += rows.sparse_rows(implementing) is not None and bool(implementing.any())
-        split = core.step_state(venv.scenario, s, d, noise)
+        # as the eager CPU env steps: the noise drawn on demand, for the rows that read it
+        on_demand = NoiseOnDemand(s.key, s.clock, venv.layout.n, venv.dtype)
+        split = core.step_state(venv.scenario, s, d, on_demand)
         same_state(split[0], whole[0])
         assert torch.equal(split[1], whole[1]) and torch.equal(split[2], whole[2])
         obs, *_ = venv.step(acts)
